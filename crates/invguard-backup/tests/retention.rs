@@ -1,0 +1,8 @@
+//! Integration tests of retention and cleanup: keep/delete decisions over generated histories,
+//! invariants over arbitrary ones, and cleanup of real backup directories.
+
+mod retention {
+    mod decisions;
+    mod history;
+    mod invariants;
+}
