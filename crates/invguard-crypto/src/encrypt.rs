@@ -1,0 +1,170 @@
+//! Streaming encryption into an OpenPGP message that stock GnuPG 2.2 decrypts.
+
+use std::io::{Read, Write};
+
+use pgp::{
+    composed::MessageBuilder,
+    crypto::{hash::HashAlgorithm, sym::SymmetricKeyAlgorithm},
+    types::StringToKey,
+};
+use rand::{CryptoRng, Rng};
+
+use crate::{
+    CryptoError, EncryptionKeys,
+    recipient::EncryptionKey,
+    stream::{IoErrorSlot, TrackedReader, TrackedWriter},
+};
+
+/// The coded S2K iteration count 255: 65,011,712 bytes hashed, the maximum OpenPGP allows.
+///
+/// GnuPG calibrates its own count to about 100 ms of hashing, which on current hardware
+/// also reaches this maximum.
+const STRONG_S2K_COUNT: u8 = 255;
+
+/// The coded S2K iteration count 0: 1,024 bytes hashed.
+const WEAK_S2K_COUNT: u8 = 0;
+
+/// How many symmetric-key encrypted session key packets carry the passphrase.
+///
+/// Two packets with different salts must both yield the same session key. A wrong passphrase
+/// passes the plausibility check of one packet with a chance of about 3 in 256, of both with
+/// about 1 in 7,000, and then still yields two different keys. So `decrypt` reports a wrong
+/// passphrase as [`CryptoError::WrongPassphrase`] instead of the ambiguous
+/// [`CryptoError::WrongPassphraseOrCorrupt`], and reports a damaged start of the encrypted data
+/// as [`CryptoError::Corrupt`]. GnuPG stops at the first packet that opens the message.
+pub(crate) const PASSPHRASE_PACKETS: usize = 2;
+
+/// Options of [`encrypt_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncryptOptions {
+    /// How hard the passphrase is stretched.
+    pub s2k_strength: S2kStrength,
+}
+
+impl EncryptOptions {
+    /// Options with a minimal passphrase stretching, for tests that encrypt many messages.
+    ///
+    /// A message written with these options falls to a passphrase search quickly: never use
+    /// them for data worth protecting.
+    pub fn insecure_for_tests() -> Self {
+        Self { s2k_strength: S2kStrength::InsecureForTests }
+    }
+}
+
+/// The iteration count of the iterated and salted SHA-256 S2K that stretches the passphrase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum S2kStrength {
+    /// 65,011,712 bytes hashed per passphrase packet, the OpenPGP maximum (about 50 ms).
+    #[default]
+    Maximum,
+    /// 1,024 bytes hashed: for tests only.
+    InsecureForTests,
+}
+
+impl S2kStrength {
+    fn string_to_key<R: Rng + CryptoRng>(self, rng: R) -> StringToKey {
+        let count = match self {
+            Self::Maximum => STRONG_S2K_COUNT,
+            Self::InsecureForTests => WEAK_S2K_COUNT,
+        };
+        StringToKey::new_iterated(rng, HashAlgorithm::Sha256, count)
+    }
+}
+
+/// Streams `reader` into an OpenPGP message on `writer`, readable with a passphrase and/or
+/// the secret key of each recipient.
+///
+/// The message uses a SEIPDv1 packet with AES-256, iterated and salted SHA-256 S2K at the
+/// maximum count, and no OpenPGP compression: compress before encrypting. Memory stays
+/// bounded regardless of the input size. Returns the number of plaintext bytes read.
+///
+/// # Errors
+///
+/// [`CryptoError::NoEncryptionKeys`] without passphrase and recipients,
+/// [`CryptoError::EmptyPassphrase`], [`CryptoError::Io`] when `reader` or `writer` fails,
+/// [`CryptoError::Pgp`] when rPGP fails otherwise.
+pub fn encrypt<R: Read, W: Write>(
+    reader: R,
+    writer: W,
+    keys: &EncryptionKeys,
+) -> Result<u64, CryptoError> {
+    encrypt_with(reader, writer, keys, &EncryptOptions::default())
+}
+
+/// Does what [`encrypt`] does, with explicit [`EncryptOptions`].
+///
+/// # Errors
+///
+/// As [`encrypt`].
+pub fn encrypt_with<R: Read, W: Write>(
+    reader: R,
+    writer: W,
+    keys: &EncryptionKeys,
+    options: &EncryptOptions,
+) -> Result<u64, CryptoError> {
+    check_keys(keys)?;
+
+    let errors = IoErrorSlot::default();
+    let reader = TrackedReader::new(reader, errors.clone());
+    let plaintext_bytes = reader.counter();
+    let mut writer = TrackedWriter::new(writer, errors.clone());
+
+    let result = write_message(reader, &mut writer, keys, options)
+        .and_then(|()| writer.flush().map_err(CryptoError::Io));
+    if let Some(io_error) = errors.take() {
+        return Err(CryptoError::Io(io_error));
+    }
+    result?;
+
+    let plaintext_bytes = plaintext_bytes.load(std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(
+        plaintext_bytes,
+        ciphertext_bytes = writer.bytes(),
+        recipients = keys.recipients.len(),
+        passphrase = keys.passphrase.is_some(),
+        "encrypted message"
+    );
+    Ok(plaintext_bytes)
+}
+
+fn check_keys(keys: &EncryptionKeys) -> Result<(), CryptoError> {
+    if keys.passphrase.is_none() && keys.recipients.is_empty() {
+        return Err(CryptoError::NoEncryptionKeys);
+    }
+    if keys.passphrase.as_ref().is_some_and(|passphrase| passphrase.is_empty()) {
+        return Err(CryptoError::EmptyPassphrase);
+    }
+    Ok(())
+}
+
+fn write_message<R: Read, W: Write>(
+    reader: R,
+    writer: W,
+    keys: &EncryptionKeys,
+    options: &EncryptOptions,
+) -> Result<(), CryptoError> {
+    let mut rng = rand::thread_rng();
+    let mut builder =
+        MessageBuilder::from_reader("", reader).seipd_v1(&mut rng, SymmetricKeyAlgorithm::AES256);
+
+    if let Some(passphrase) = &keys.passphrase {
+        let password = passphrase.to_password();
+        for _ in 0..PASSPHRASE_PACKETS {
+            let s2k = options.s2k_strength.string_to_key(&mut rng);
+            builder
+                .encrypt_with_password(s2k, &password)
+                .map_err(|error| CryptoError::pgp("passphrase encryption", error))?;
+        }
+    }
+    for recipient in &keys.recipients {
+        let added = match recipient.encryption_key() {
+            EncryptionKey::Primary(key) => builder.encrypt_to_key(&mut rng, key),
+            EncryptionKey::Subkey(key) => builder.encrypt_to_key(&mut rng, key),
+        };
+        added.map_err(|error| CryptoError::pgp("public-key encryption", error))?;
+    }
+
+    builder.to_writer(&mut rng, writer).map_err(|error| CryptoError::pgp("encryption", error))
+}
