@@ -1,0 +1,207 @@
+//! Command-line interface: global options and every subcommand with its arguments.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    the job failed (backup or verification failure)
+  2    usage or configuration error
+  75   another run holds the backup directory lock
+  130  interrupted by SIGINT (temporary and partial files removed)
+  143  interrupted by SIGTERM (temporary and partial files removed)";
+
+/// Scheduled, encrypted and verified backups of the InvGuard inventory database.
+///
+/// Without a subcommand, runs the scheduler daemon (same as `backup_cron run`).
+#[derive(Debug, Parser)]
+#[command(name = "backup_cron", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Configuration file (TOML); values from the environment override it.
+    #[arg(long, global = true, value_name = "PATH", env = "INVGUARD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log more: -v for debug, -vv for trace.
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Log less: -q for warnings and errors only, -qq for errors only.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Log line format on stderr; overrides `[log] format`.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+
+    /// The operation to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands of `backup_cron`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Back up the database now, verify the backup and write its manifest.
+    Backup,
+    /// Verify backups: decrypt, decompress, check hashes and SQLite integrity.
+    Verify(VerifyArgs),
+    /// List the backups in the backup directory, newest first.
+    List(ListArgs),
+    /// Print the effective configuration as TOML, with the origin of each value.
+    Config,
+    /// Restore a backup to a database file.
+    Restore(RestoreArgs),
+    /// Delete the backups that the retention policy no longer keeps.
+    Cleanup(CleanupArgs),
+    /// Check that the database, the backup directory and the latest backup are healthy.
+    Health,
+    /// Print the next run times of the scheduled jobs.
+    Schedule(ScheduleArgs),
+    /// List the scheduled jobs with their last and next runs.
+    Jobs,
+    /// Run the scheduler daemon in the foreground (the default without a subcommand).
+    Run,
+}
+
+impl Command {
+    /// Returns the subcommand name as typed on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Backup => "backup",
+            Command::Verify(_) => "verify",
+            Command::List(_) => "list",
+            Command::Config => "config",
+            Command::Restore(_) => "restore",
+            Command::Cleanup(_) => "cleanup",
+            Command::Health => "health",
+            Command::Schedule(_) => "schedule",
+            Command::Jobs => "jobs",
+            Command::Run => "run",
+        }
+    }
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Backup files to verify (file names in the backup directory, or paths).
+    #[arg(value_name = "FILE", conflicts_with_all = ["latest", "all"])]
+    pub files: Vec<PathBuf>,
+
+    /// Verify the newest backup (the default without FILE or --all).
+    #[arg(long, conflicts_with = "all")]
+    pub latest: bool,
+
+    /// Verify every backup in the backup directory.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Decrypt, decompress, compare hashes and run `PRAGMA quick_check`.
+    #[arg(long, conflicts_with = "full")]
+    pub quick: bool,
+
+    /// As --quick, with `PRAGMA integrity_check`, which also checks every index.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Secret key file for backups encrypted to a public key; overrides
+    /// `[encryption] secret_key_file`.
+    #[arg(long, value_name = "FILE")]
+    pub secret_key: Option<PathBuf>,
+
+    /// File with the passphrase of the secret key; overrides
+    /// `[encryption] secret_key_passphrase_file`.
+    #[arg(long, value_name = "FILE")]
+    pub secret_key_passphrase_file: Option<PathBuf>,
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array instead of a table (fields documented in docs/).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup to restore (a file name in the backup directory, or a path).
+    #[arg(value_name = "BACKUP", conflicts_with_all = ["latest", "before"])]
+    pub backup: Option<PathBuf>,
+
+    /// Restore the newest good backup.
+    #[arg(long, conflicts_with = "before")]
+    pub latest: bool,
+
+    /// Restore the newest good backup made before TIME (RFC 3339 or `YYYY-MM-DD HH:MM`).
+    #[arg(long, value_name = "TIME")]
+    pub before: Option<String>,
+
+    /// Where to write the restored database.
+    #[arg(long, value_name = "PATH", required = true)]
+    pub to: PathBuf,
+
+    /// Overwrite PATH if it exists.
+    #[arg(long, conflicts_with = "in_place")]
+    pub force: bool,
+
+    /// Replace the live database at PATH, keeping the current one aside.
+    #[arg(long)]
+    pub in_place: bool,
+
+    /// Check the backup and print what would be done, without writing PATH.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run `PRAGMA integrity_check` on the restored database before using it.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Secret key file for backups encrypted to a public key.
+    #[arg(long, value_name = "FILE")]
+    pub secret_key: Option<PathBuf>,
+}
+
+/// Arguments of `cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Print which backups would be deleted and why, without deleting any.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `schedule`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Start time of the listing (RFC 3339; default now).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Number of run times to print per job.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub count: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,90 @@
+//! Exit codes of `backup_cron` and the mapping from errors to them.
+
+use std::process::ExitCode;
+
+use invguard_config::ConfigError;
+
+/// How the process ends. The numbers are part of the command-line contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// The command succeeded.
+    Success = 0,
+    /// The job failed: a backup or a verification did not pass.
+    Failure = 1,
+    /// Invalid command line or configuration.
+    Usage = 2,
+    /// Another run holds the backup directory lock (`EX_TEMPFAIL`).
+    Locked = 75,
+    /// Interrupted by SIGINT (128 + 2).
+    Sigint = 130,
+    /// Interrupted by SIGTERM (128 + 15).
+    Sigterm = 143,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// A request the command cannot act on as given; ends the process with exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The command stopped because a signal arrived; ends the process with 130 or 143.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {}", signal_name(*.signal))]
+pub struct Interrupted {
+    /// The signal number (SIGINT or SIGTERM).
+    pub signal: i32,
+}
+
+/// Chooses the exit code for an error from the most specific cause in its chain.
+pub fn classify(error: &anyhow::Error) -> Exit {
+    for cause in error.chain() {
+        if cause.is::<ConfigError>() || cause.is::<UsageError>() {
+            return Exit::Usage;
+        }
+        if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
+            return interrupted_exit(interrupted.signal);
+        }
+    }
+    Exit::Failure
+}
+
+/// Maps a signal number to its exit code; SIGTERM for anything but SIGINT.
+pub fn interrupted_exit(signal: i32) -> Exit {
+    if signal == signal_hook::consts::SIGINT { Exit::Sigint } else { Exit::Sigterm }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        signal_hook::consts::SIGINT => "SIGINT",
+        signal_hook::consts::SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_usage_error_in_context_chain() {
+        let error = anyhow::Error::new(UsageError("bad".into())).context("while parsing");
+        assert_eq!(classify(&error), Exit::Usage);
+    }
+
+    #[test]
+    fn classify_interrupted_by_sigterm() {
+        let error = anyhow::Error::new(Interrupted { signal: signal_hook::consts::SIGTERM });
+        assert_eq!(classify(&error), Exit::Sigterm);
+    }
+
+    #[test]
+    fn classify_other_error_is_failure() {
+        assert_eq!(classify(&anyhow::anyhow!("disk full")), Exit::Failure);
+    }
+}
