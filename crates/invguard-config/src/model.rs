@@ -1,11 +1,15 @@
 //! The resolved configuration: every default applied, every path absolute.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::{ApiConfig, JobsConfig, MonitorConfig, RetentionConfig, Secret};
+use crate::{
+    ApiConfig, ConfigError, JobsConfig, LoadOptions, MonitorConfig, RetentionConfig, Secret,
+    read_secret_file,
+};
 
 /// The whole configuration of InvGuard Cron, after defaults, file and environment are merged
 /// and validated.
@@ -148,4 +152,85 @@ pub struct LogConfig {
     pub level: LogLevel,
     /// Output format.
     pub format: LogFormat,
+}
+
+impl Config {
+    /// Builds a configuration with every default, the time zone UTC, and the given database and
+    /// backup directory, for tests and for programs that embed the library.
+    ///
+    /// No passphrase is set; add one with [`Config::with_passphrase`] or choose
+    /// [`EncryptionMode::None`]. The process environment is not read.
+    ///
+    /// # Panics
+    ///
+    /// Panics when `database_path` or `backup_dir` is relative.
+    pub fn for_tests(database_path: &Path, backup_dir: &Path) -> Config {
+        assert!(
+            database_path.is_absolute(),
+            "database path {} is relative",
+            database_path.display()
+        );
+        assert!(backup_dir.is_absolute(), "backup directory {} is relative", backup_dir.display());
+
+        let env = HashMap::from([("INVGUARD_TIMEZONE".to_owned(), "UTC".to_owned())]);
+        let loaded = Config::load(&LoadOptions { file: None, env: Some(env) });
+        let mut config = match loaded {
+            Ok(loaded) => loaded.config,
+            Err(error) => panic!("the built-in defaults are invalid: {error}"),
+        };
+
+        config.database.path = database_path.to_owned();
+        config.backup.dir = backup_dir.to_owned();
+        config.backup.temp_dir = backup_dir.join(".invguard-tmp");
+        config.state.dir = backup_dir.join(".invguard-state");
+        config
+    }
+
+    /// Returns the configuration with `passphrase` as the passphrase that encrypts new backups.
+    pub fn with_passphrase(mut self, passphrase: Secret) -> Config {
+        self.encryption.passphrase = Some(passphrase);
+        self
+    }
+
+    /// Checks that new backups can be encrypted: a passphrase in `passphrase` mode, at least one
+    /// recipient in `public-key` mode; `none` needs nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingEncryptionKeys`], saying how to configure the missing key.
+    pub fn require_encryption_keys(&self) -> Result<(), ConfigError> {
+        let encryption = &self.encryption;
+        match encryption.mode {
+            EncryptionMode::None => Ok(()),
+            EncryptionMode::Passphrase if encryption.passphrase.is_some() => Ok(()),
+            EncryptionMode::PublicKey if !encryption.recipients.is_empty() => Ok(()),
+            EncryptionMode::Passphrase => Err(ConfigError::MissingEncryptionKeys(
+                "no passphrase is configured for encrypting backups: set GPG_PASSPHRASE_FILE \
+                 (or [encryption] passphrase_file) to a file with mode 0600 that contains the \
+                 passphrase, or set [encryption] mode = \"public-key\" with recipients"
+                    .to_owned(),
+            )),
+            EncryptionMode::PublicKey => Err(ConfigError::MissingEncryptionKeys(
+                "encryption mode \"public-key\" needs at least one recipient: set [encryption] \
+                 recipients = [\"/path/to/public-key.asc\"] (or INVGUARD_ENCRYPTION__RECIPIENTS)"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+impl EncryptionConfig {
+    /// Returns every passphrase that may decrypt a backup: the current one first, then the
+    /// contents of each of `passphrase_files`.
+    ///
+    /// # Errors
+    ///
+    /// A passphrase file that cannot be read or is empty.
+    pub fn decryption_passphrases(&self) -> Result<Vec<Secret>, ConfigError> {
+        let mut passphrases: Vec<Secret> = self.passphrase.iter().cloned().collect();
+        for path in &self.passphrase_files {
+            passphrases.push(read_secret_file("encryption.passphrase_files", path)?);
+        }
+        Ok(passphrases)
+    }
 }

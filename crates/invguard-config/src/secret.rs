@@ -1,8 +1,12 @@
 //! A string that must never be shown: passphrases, tokens, webhook URLs with tokens.
 
 use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use zeroize::Zeroizing;
+
+use crate::ConfigError;
 
 /// A secret value. `Debug` and `Display` print `<redacted>`; the bytes are zeroized on drop.
 #[derive(Clone)]
@@ -29,5 +33,99 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+/// Reads a secret from a file, removing one trailing newline (`\n` or `\r\n`).
+///
+/// `key` names the setting that points at the file, for the error message.
+///
+/// # Errors
+///
+/// [`ConfigError::ReadSecret`] when the file cannot be read or is not UTF-8, and
+/// [`ConfigError::EmptySecret`] when nothing but the newline is in it.
+pub fn read_secret_file(key: &str, path: &Path) -> Result<Secret, ConfigError> {
+    let read_error =
+        |source| ConfigError::ReadSecret { key: key.to_owned(), path: path.to_owned(), source };
+    let mut text = Zeroizing::new(fs_err::read_to_string(path).map_err(read_error)?);
+
+    let newline = if text.ends_with("\r\n") { 2 } else { usize::from(text.ends_with('\n')) };
+    let length = text.len() - newline;
+    // Zeroizing<String> clears the whole capacity on drop, so the removed bytes are cleared too.
+    text.truncate(length);
+    if text.is_empty() {
+        return Err(ConfigError::EmptySecret { key: key.to_owned(), path: path.to_owned() });
+    }
+
+    Ok(Secret(text))
+}
+
+/// Returns a warning when group or others have any permission on a file that holds a secret.
+pub(crate) fn loose_permissions_warning(key: &str, path: &Path) -> Option<String> {
+    let metadata = fs_err::metadata(path).ok()?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return None;
+    }
+
+    Some(format!(
+        "{key} {} is readable or writable by group or others (mode {mode:04o}): run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_and_display_are_redacted() {
+        let secret = Secret::new("hunter2".to_owned());
+        assert_eq!(format!("{secret:?}"), "<redacted>");
+        assert_eq!(secret.to_string(), "<redacted>");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn read_secret_file_trims_one_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+        fs_err::write(&path, "correct horse\n\n").unwrap();
+        let secret = read_secret_file("encryption.passphrase_file", &path).unwrap();
+        assert_eq!(secret.expose(), "correct horse\n");
+    }
+
+    #[test]
+    fn read_secret_file_trims_crlf() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+        fs_err::write(&path, "battery staple\r\n").unwrap();
+        let secret = read_secret_file("encryption.passphrase_file", &path).unwrap();
+        assert_eq!(secret.expose(), "battery staple");
+    }
+
+    #[test]
+    fn read_secret_file_empty_is_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+        fs_err::write(&path, "\n").unwrap();
+        let error = read_secret_file("encryption.passphrase_file", &path).unwrap_err();
+        assert!(matches!(error, ConfigError::EmptySecret { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn loose_permissions_warning_names_chmod() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+        fs_err::write(&path, "x").unwrap();
+
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let warning = loose_permissions_warning("encryption.passphrase_file", &path).unwrap();
+        assert!(warning.contains(&format!("chmod 600 {}", path.display())), "{warning}");
+        assert!(warning.contains("mode 0640"), "{warning}");
+
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(loose_permissions_warning("encryption.passphrase_file", &path), None);
     }
 }
