@@ -1,0 +1,372 @@
+//! The error type of every fallible operation in this crate.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use invguard_crypto::CryptoError;
+
+/// Everything that can go wrong while backing up, verifying, listing or locking.
+///
+/// Each message names the file or value involved and what to do; the underlying error is the
+/// [`source`](std::error::Error::source), not part of the message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// The database path does not exist.
+    #[error(
+        "database {path} does not exist: set [database] path (DATABASE_PATH) to the live \
+         InvGuard database file"
+    )]
+    DatabaseMissing {
+        /// The configured database path.
+        path: PathBuf,
+    },
+
+    /// The database path is a symbolic link whose target does not exist.
+    #[error(
+        "database {path} is a symbolic link to {target}, which does not exist: fix the link \
+         or set [database] path to the database file"
+    )]
+    DatabaseDanglingSymlink {
+        /// The configured database path.
+        path: PathBuf,
+        /// The link target as stored in the link.
+        target: PathBuf,
+    },
+
+    /// The database path is a directory.
+    #[error(
+        "database {path} is a directory: set [database] path to the database file inside it"
+    )]
+    DatabaseIsDirectory {
+        /// The resolved database path.
+        path: PathBuf,
+    },
+
+    /// The database file is not a SQLite database.
+    #[error(
+        "database {path} is not a SQLite database ({detail}): set [database] path to the live \
+         InvGuard database file"
+    )]
+    NotSqlite {
+        /// The resolved database path.
+        path: PathBuf,
+        /// What was found instead, in words.
+        detail: String,
+    },
+
+    /// SQLite failed on a database file.
+    #[error("SQLite failed to {operation} {path}")]
+    Sqlite {
+        /// What was being done, for example `open` or `take a snapshot of`.
+        operation: &'static str,
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The snapshot did not finish before its deadline and was interrupted.
+    #[error(
+        "the snapshot of {path} did not finish within {}: raise the snapshot deadline or \
+         take the backup when the database is less busy",
+        humanize(*deadline)
+    )]
+    SnapshotTimeout {
+        /// The database file.
+        path: PathBuf,
+        /// The deadline that passed.
+        deadline: Duration,
+    },
+
+    /// A filesystem has too little free space for the backup.
+    #[error(
+        "not enough free space in {path}: {available} bytes available, about {needed} bytes \
+         needed; free space there or point [backup] dir / temp_dir elsewhere"
+    )]
+    InsufficientSpace {
+        /// A directory on the filesystem that is too full.
+        path: PathBuf,
+        /// Bytes available to this user.
+        available: u64,
+        /// Estimated bytes needed.
+        needed: u64,
+    },
+
+    /// A write failed because the disk is full or a file size limit was reached.
+    #[error("disk full while writing {path}: free space on that filesystem and run again")]
+    DiskFull {
+        /// The file being written.
+        path: PathBuf,
+        /// The `ENOSPC`, `EDQUOT` or `EFBIG` error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Another process holds the lock of the backup directory.
+    #[error("another {operation} is running (pid {})", display_pid(*pid))]
+    Locked {
+        /// The operation the holder recorded, for example `backup`.
+        operation: String,
+        /// The process id the holder recorded, if it could be read.
+        pid: Option<u32>,
+    },
+
+    /// The backup was cancelled, for example by SIGINT or SIGTERM.
+    #[error("the {operation} was interrupted; temporary and partial files were removed")]
+    Interrupted {
+        /// The interrupted operation.
+        operation: &'static str,
+    },
+
+    /// No passphrase or key configured for an operation that needs one.
+    #[error("{0}")]
+    MissingKeys(String),
+
+    /// The configuration is unusable for this operation.
+    #[error(transparent)]
+    Config(#[from] invguard_config::ConfigError),
+
+    /// A passphrase does not open a backup.
+    #[error("wrong passphrase for {path}: check the passphrase file (GPG_PASSPHRASE_FILE)")]
+    WrongPassphrase {
+        /// The backup file.
+        path: PathBuf,
+        /// The crypto error.
+        #[source]
+        source: CryptoError,
+    },
+
+    /// No passphrase opens a backup, and the format cannot tell this from damage (backups
+    /// written by `gpg --symmetric`).
+    #[error(
+        "wrong passphrase or corrupt data in {path}: check the passphrase file, and if it is \
+         right, use another copy of the backup"
+    )]
+    WrongPassphraseOrCorrupt {
+        /// The backup file.
+        path: PathBuf,
+        /// The crypto error.
+        #[source]
+        source: CryptoError,
+    },
+
+    /// A backup is not OpenPGP data at all.
+    #[error("{path} is not an OpenPGP message: check that it is an encrypted backup")]
+    NotOpenPgp {
+        /// The backup file.
+        path: PathBuf,
+        /// The crypto error.
+        #[source]
+        source: CryptoError,
+    },
+
+    /// A backup is damaged: a wrong integrity code, a truncated message or invalid data.
+    #[error("backup {path} is corrupt: {detail}")]
+    Corrupt {
+        /// The backup file.
+        path: PathBuf,
+        /// What was found, in words.
+        detail: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+
+    /// Encryption, decryption or key handling failed for another reason.
+    #[error("OpenPGP processing of {path} failed")]
+    Crypto {
+        /// The file or key involved.
+        path: PathBuf,
+        /// The crypto error.
+        #[source]
+        source: CryptoError,
+    },
+
+    /// A recorded hash or size does not match the file or its contents.
+    #[error(
+        "{what} of {path} does not match: expected {expected}, found {actual}; the backup was \
+         damaged or modified, use another copy"
+    )]
+    Mismatch {
+        /// The backup file.
+        path: PathBuf,
+        /// What was compared, for example `ciphertext sha256`.
+        what: String,
+        /// The recorded value.
+        expected: String,
+        /// The value found.
+        actual: String,
+    },
+
+    /// `PRAGMA quick_check` or `PRAGMA integrity_check` reported problems.
+    #[error("PRAGMA {check} of the database in {path} failed: {message}")]
+    IntegrityCheck {
+        /// The backup file (or the database, before encryption).
+        path: PathBuf,
+        /// `quick_check` or `integrity_check`.
+        check: &'static str,
+        /// The first lines SQLite reported.
+        message: String,
+    },
+
+    /// A public-key backup is not addressed to every configured recipient.
+    #[error(
+        "backup {path} is not encrypted to every configured recipient (missing: {}): \
+         check [encryption] recipients",
+        missing.join(", ")
+    )]
+    RecipientMismatch {
+        /// The backup file.
+        path: PathBuf,
+        /// Fingerprints of the recipients without a matching key packet.
+        missing: Vec<String>,
+    },
+
+    /// A manifest records a format version this build does not know.
+    #[error(
+        "manifest {path} has format_version {version}, which this version of invguard does \
+         not read (it reads version {known}): upgrade invguard"
+    )]
+    UnknownManifestVersion {
+        /// The manifest file.
+        path: PathBuf,
+        /// The version found.
+        version: u64,
+        /// The version this build reads.
+        known: u32,
+    },
+
+    /// A manifest is not valid JSON of the expected shape.
+    #[error("manifest {path} is invalid: restore it from another copy or delete the backup")]
+    ManifestInvalid {
+        /// The manifest file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A backup named on the command line does not exist.
+    #[error("backup {path} does not exist: run `backup_cron list` to see the backups")]
+    BackupNotFound {
+        /// The requested backup.
+        path: PathBuf,
+    },
+
+    /// A file is not a backup this product can read.
+    #[error(
+        "{path} is not a backup file: expected a name ending in .db.zst.gpg, .db.zst or .gpg"
+    )]
+    NotABackup {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The backup directory holds no backup.
+    #[error("no backup found in {dir}")]
+    NoBackups {
+        /// The backup directory.
+        dir: PathBuf,
+    },
+
+    /// Retention rules are configured but none of them keeps any backup.
+    #[error(
+        "the retention rules keep nothing ({rules}): set keep_last, a keep_* bucket count or \
+         keep_within to a positive value"
+    )]
+    RetentionKeepsNothing {
+        /// The configured rules, in words.
+        rules: String,
+    },
+
+    /// A pipeline thread panicked.
+    #[error("the {stage} stage of the backup pipeline panicked")]
+    StagePanicked {
+        /// The stage name.
+        stage: &'static str,
+    },
+
+    /// Any other I/O error; `fs-err` puts the path and operation in its message.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl BackupError {
+    /// Wraps an I/O error on `path`, reporting a full disk as [`BackupError::DiskFull`].
+    pub(crate) fn io_at(path: &Path, source: io::Error) -> Self {
+        if is_disk_full(&source) {
+            Self::DiskFull { path: path.to_owned(), source }
+        } else {
+            Self::Io(source)
+        }
+    }
+
+    /// Wraps a SQLite error on `path`, reporting a full disk as [`BackupError::DiskFull`].
+    pub(crate) fn sqlite(operation: &'static str, path: &Path, source: rusqlite::Error) -> Self {
+        if sqlite_code(&source) == Some(rusqlite::ErrorCode::DiskFull) {
+            let io = io::Error::new(io::ErrorKind::StorageFull, source.to_string());
+            return Self::DiskFull { path: path.to_owned(), source: io };
+        }
+        Self::Sqlite { operation, path: path.to_owned(), source }
+    }
+
+    /// Wraps a crypto error that happened while processing the backup `path`.
+    pub(crate) fn crypto(path: &Path, source: CryptoError) -> Self {
+        let path = path.to_owned();
+        match source {
+            CryptoError::WrongPassphrase { .. } => Self::WrongPassphrase { path, source },
+            CryptoError::NotOpenPgp | CryptoError::NotEncrypted => {
+                Self::NotOpenPgp { path, source }
+            }
+            CryptoError::WrongPassphraseOrCorrupt { .. } => {
+                Self::WrongPassphraseOrCorrupt { path, source }
+            }
+            CryptoError::Corrupt { ref detail, .. } => {
+                let detail = format!("{detail}; the file was damaged or modified");
+                Self::Corrupt { path, detail, source: Some(Box::new(source)) }
+            }
+            CryptoError::Truncated { .. } => {
+                let detail = "the OpenPGP message ends early; the file is truncated".to_owned();
+                Self::Corrupt { path, detail, source: Some(Box::new(source)) }
+            }
+            CryptoError::Io(io) => Self::io_at(&path, io),
+            source => Self::Crypto { path, source },
+        }
+    }
+
+    /// Returns true for the error of a cancelled operation.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Interrupted { .. })
+    }
+}
+
+/// Returns true when `error` means the disk is full or a size limit was hit.
+pub(crate) fn is_disk_full(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG))
+        || matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge)
+}
+
+fn sqlite_code(error: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => Some(failure.code),
+        _ => None,
+    }
+}
+
+fn display_pid(pid: Option<u32>) -> String {
+    pid.map_or_else(|| "unknown".to_owned(), |pid| pid.to_string())
+}
+
+fn humanize(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds >= 60 && seconds % 60 == 0 {
+        format!("{} min", seconds / 60)
+    } else if seconds > 0 {
+        format!("{seconds} s")
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
+}
