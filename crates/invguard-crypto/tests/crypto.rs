@@ -1,0 +1,6 @@
+//! Integration tests of invguard-crypto against the real `gpg` binary.
+
+#[path = "crypto/gpg.rs"]
+mod gpg;
+#[path = "crypto/passphrase.rs"]
+mod passphrase;
