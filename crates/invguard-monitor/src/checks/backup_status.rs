@@ -1,0 +1,96 @@
+//! `backup_status`: the newest backup must have passed verification, and the newest verified
+//! backup must be younger than `backup_failure_hours`. Judged from manifests, not file times.
+
+use chrono::{DateTime, Utc};
+use invguard_config::Config;
+
+use crate::catalog::{BackupCatalog, BackupSummary, Verification};
+use crate::checks::{MIB, round};
+use crate::{CheckName, CheckResult, Level, Metric};
+
+pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Utc>) -> CheckResult {
+    let limit_hours = config.monitor.backup_failure_hours;
+    let dir = &config.backup.dir;
+    let base = |level, summary: String| {
+        CheckResult::new(CheckName::BackupStatus, level, summary)
+            .at(now)
+            .threshold("backup_failure_hours", limit_hours)
+    };
+
+    if !dir.is_dir() {
+        let summary = format!("backup directory {} does not exist", dir.display());
+        return base(Level::Critical, summary).detail("latest_backup", None::<String>);
+    }
+    let backups = match catalog.list_backups(dir) {
+        Ok(backups) => backups,
+        Err(error) => {
+            let summary = format!("cannot list backups in {}: {error}", dir.display());
+            return base(Level::Unknown, summary);
+        }
+    };
+    let Some(newest) = backups.first() else {
+        let summary = format!("no backups in {}", dir.display());
+        return base(Level::Critical, summary).detail("latest_backup", None::<String>);
+    };
+
+    let verified = backups.iter().find(|backup| backup.verification == Verification::Passed);
+    let (level, summary) = judge(newest, verified, limit_hours, now);
+    let newest_age = age_hours(newest, now);
+    let mut result = base(level, summary)
+        .detail("latest_backup", newest.name.as_str())
+        .detail("backup_age_hours", round(newest_age, 2))
+        .detail("backup_size_mb", round(newest.size as f64 / MIB, 2))
+        .detail("rows_total", newest.rows_total)
+        .detail("verification", verification_name(&newest.verification))
+        .detail("backup_count", backups.len());
+
+    if let Some(verified) = verified {
+        let verified_age = age_hours(verified, now);
+        result = result
+            .detail("latest_verified_backup", verified.name.as_str())
+            .detail("verified_backup_age_hours", round(verified_age, 2))
+            .metric(
+                Metric::new("verified_backup_age", round(verified_age, 2), "h")
+                    .crit(limit_hours)
+                    .range(Some(0.0), None),
+            );
+    }
+    result.metric(Metric::new("backup_size", newest.size as f64, "B").range(Some(0.0), None))
+}
+
+fn judge(
+    newest: &BackupSummary,
+    verified: Option<&BackupSummary>,
+    limit_hours: f64,
+    now: DateTime<Utc>,
+) -> (Level, String) {
+    if let Verification::Failed(message) = &newest.verification {
+        let reason = message.as_deref().map(|text| format!(": {text}")).unwrap_or_default();
+        return (Level::Critical, format!("newest backup {} failed verification{reason}", newest.name));
+    }
+    let Some(verified) = verified else {
+        return (Level::Critical, format!("no verified backup; the newest is {}", newest.name));
+    };
+
+    let age = round(age_hours(verified, now), 1);
+    if age > limit_hours {
+        let summary = format!(
+            "newest verified backup {} is {age} hours old, above {limit_hours} hours",
+            verified.name
+        );
+        return (Level::Critical, summary);
+    }
+    (Level::Ok, format!("newest verified backup {} is {age} hours old", verified.name))
+}
+
+fn age_hours(backup: &BackupSummary, now: DateTime<Utc>) -> f64 {
+    (now - backup.created_utc).num_milliseconds() as f64 / 3_600_000.0
+}
+
+fn verification_name(verification: &Verification) -> &'static str {
+    match verification {
+        Verification::Passed => "passed",
+        Verification::Failed(_) => "failed",
+        Verification::Missing => "none",
+    }
+}
