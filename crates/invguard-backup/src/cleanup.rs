@@ -1,0 +1,350 @@
+//! Cleanup: applies the retention policy to a backup directory and deletes what it no longer
+//! keeps.
+//!
+//! Only files this product wrote for the configured database are candidates: backups named
+//! `<database name>-<UTC time>[-N].db.zst[.gpg]` with their manifests, and leftovers of
+//! interrupted backups (`.partial` files, manifest temporary files). Legacy `*.gpg` backups of
+//! the Python service are candidates only with `include_legacy = true`. Everything else is
+//! left alone: other files (logged at debug), symbolic links (never followed or deleted),
+//! directories such as the temporary and state directories, the lock file, and backups of
+//! other databases. A manifest without its backup is reported and kept. A backup whose manifest
+//! cannot be read (unknown `format_version`, invalid JSON) is reported and kept.
+//!
+//! # Atomicity
+//!
+//! A backup is deleted manifest first, then the backup file; the directory is synced at the
+//! end. A crash between the two leaves a backup file without manifest. The next run sees an
+//! incomplete backup, which never counts as good, older than the newest verified backup
+//! (retention never deletes that one), and deletes it. The opposite order would leave a
+//! manifest without backup, which cleanup only reports, so the job would never finish.
+//!
+//! # Idempotence
+//!
+//! Running cleanup again right after a complete run deletes nothing: the retention plan over
+//! the kept backups keeps all of them.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use invguard_config::Config;
+
+use crate::files::fsync_dir;
+use crate::lock::LOCK_FILE_NAME;
+use crate::manifest::{Manifest, VerificationResult};
+use crate::names::{BackupName, MANIFEST_EXTENSION, MANIFEST_TEMP_EXTENSION, PARTIAL_EXTENSION};
+use crate::retention::{Candidate, RetentionPlan, RetentionPolicy, VerifyState};
+use crate::{BackupError, DirLock};
+
+/// Extension of the backups of the Python service.
+const LEGACY_EXTENSION: &str = ".gpg";
+
+/// What cleanup would do in a backup directory.
+#[derive(Debug, Clone)]
+pub struct CleanupPlan {
+    /// The backup directory.
+    pub dir: PathBuf,
+    /// The policy the plan was made with.
+    pub policy: RetentionPolicy,
+    /// Keep or delete for every backup, newest first.
+    pub retention: RetentionPlan,
+    /// Leftovers of interrupted backups, deleted by cleanup.
+    pub leftovers: Vec<String>,
+    /// Manifests whose backup file is missing; reported, never deleted.
+    pub orphan_manifests: Vec<String>,
+    /// Backups whose manifest cannot be read, with the reason; kept.
+    pub unreadable: Vec<(String, String)>,
+    files: HashMap<String, BackupFiles>,
+}
+
+/// The files of one backup and their size.
+#[derive(Debug, Clone)]
+struct BackupFiles {
+    manifest: Option<String>,
+    bytes: u64,
+}
+
+/// What a cleanup run did.
+#[derive(Debug, Clone)]
+pub struct CleanupReport {
+    /// The plan that was carried out.
+    pub plan: CleanupPlan,
+    /// Backups deleted, newest first (empty for a dry run).
+    pub deleted: Vec<String>,
+    /// Bytes freed: backup files, their manifests and leftovers.
+    pub freed_bytes: u64,
+    /// Whether this was a dry run that deleted nothing.
+    pub dry_run: bool,
+}
+
+impl CleanupPlan {
+    /// Bytes of a backup file and its manifest; 0 for an unknown name.
+    pub fn bytes_of(&self, backup: &str) -> u64 {
+        self.files.get(backup).map_or(0, |files| files.bytes)
+    }
+
+    /// Bytes that carrying out the plan frees.
+    pub fn bytes_to_free(&self) -> u64 {
+        let backups: u64 =
+            self.retention.deleted().map(|decision| self.bytes_of(&decision.candidate.name)).sum();
+        let leftovers: u64 =
+            self.leftovers.iter().map(|name| file_size(&self.dir.join(name))).sum();
+        backups + leftovers
+    }
+}
+
+/// Runs cleanup for `config`: plans, and unless `dry_run` deletes.
+///
+/// Takes the lock of the backup directory, shared for a dry run and exclusive (operation
+/// `cleanup`) otherwise.
+///
+/// # Errors
+///
+/// [`BackupError::Locked`] when another run holds the lock,
+/// [`BackupError::RetentionKeepsNothing`] for an invalid policy, or an I/O error. A deletion
+/// that fails stops the run; what was deleted before stays deleted and the directory stays
+/// consistent.
+pub fn cleanup(config: &Config, dry_run: bool) -> Result<CleanupReport, BackupError> {
+    let dir = &config.backup.dir;
+    if dry_run {
+        let _lock = DirLock::shared(dir, "cleanup")?;
+        let plan = plan_cleanup(config)?;
+        let freed_bytes = plan.bytes_to_free();
+        return Ok(CleanupReport { plan, deleted: Vec::new(), freed_bytes, dry_run });
+    }
+
+    let lock = DirLock::exclusive(dir, "cleanup")?;
+    apply_retention(config, &lock)
+}
+
+/// Plans and carries out cleanup while the caller holds the exclusive lock `_lock` of the
+/// backup directory, for example right after a verified backup.
+///
+/// # Errors
+///
+/// As [`cleanup`], without the lock error.
+pub fn apply_retention(config: &Config, _lock: &DirLock) -> Result<CleanupReport, BackupError> {
+    let plan = plan_cleanup(config)?;
+    let mut freed_bytes = 0;
+    let mut deleted = Vec::new();
+
+    for name in &plan.leftovers {
+        freed_bytes += remove(&plan.dir.join(name))?;
+    }
+    for decision in plan.retention.deleted() {
+        let name = &decision.candidate.name;
+        freed_bytes += delete_backup(&plan, name)?;
+        deleted.push(name.clone());
+    }
+    if freed_bytes > 0 || !deleted.is_empty() {
+        fsync_dir(&plan.dir)?;
+    }
+
+    tracing::debug!(dir = %plan.dir.display(), deleted = deleted.len(), freed_bytes, "cleanup finished");
+    Ok(CleanupReport { plan, deleted, freed_bytes, dry_run: false })
+}
+
+/// Scans the backup directory of `config` and plans cleanup without deleting anything.
+///
+/// The caller holds the directory lock; [`cleanup`] does that.
+///
+/// # Errors
+///
+/// [`BackupError::RetentionKeepsNothing`] for an invalid policy, or an I/O error reading the
+/// directory.
+pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
+    let policy = RetentionPolicy::from_config(&config.retention, config.timezone)?;
+    let dir = config.backup.dir.clone();
+    let scan = scan_dir(&dir, &config.database.name)?;
+
+    let retention = policy.plan(&scan.candidates);
+    Ok(CleanupPlan {
+        dir,
+        policy,
+        retention,
+        leftovers: scan.leftovers,
+        orphan_manifests: scan.orphan_manifests,
+        unreadable: scan.unreadable,
+        files: scan.files,
+    })
+}
+
+/// Deletes the manifest, then the backup file (see the module's `# Atomicity`).
+fn delete_backup(plan: &CleanupPlan, name: &str) -> Result<u64, BackupError> {
+    let mut freed = 0;
+    if let Some(files) = plan.files.get(name)
+        && let Some(manifest) = &files.manifest
+    {
+        freed += remove(&plan.dir.join(manifest))?;
+    }
+    freed += remove(&plan.dir.join(name))?;
+
+    tracing::debug!(backup = name, "deleted backup");
+    Ok(freed)
+}
+
+/// Removes a regular file and returns its size; a file that is already gone frees 0 bytes.
+fn remove(path: &Path) -> Result<u64, BackupError> {
+    let bytes = file_size(path);
+    match fs_err::remove_file(path) {
+        Ok(()) => Ok(bytes),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(error) => Err(BackupError::io_at(path, error)),
+    }
+}
+
+fn file_size(path: &Path) -> u64 {
+    fs_err::symlink_metadata(path).map_or(0, |metadata| metadata.len())
+}
+
+/// The backup directory, sorted into what cleanup decides about and what it reports.
+#[derive(Debug, Default)]
+struct Scan {
+    candidates: Vec<Candidate>,
+    leftovers: Vec<String>,
+    orphan_manifests: Vec<String>,
+    unreadable: Vec<(String, String)>,
+    files: HashMap<String, BackupFiles>,
+}
+
+/// A regular file in the backup directory, with what the scan needs of its metadata.
+struct Entry {
+    name: String,
+    bytes: u64,
+    modified: DateTime<Utc>,
+}
+
+fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
+    let entries = regular_files(dir)?;
+    let names: HashSet<&str> = entries.iter().map(|entry| entry.name.as_str()).collect();
+    let manifests_with_backup = manifests_with_backup(&names, database);
+    let mut scan = Scan::default();
+
+    for entry in &entries {
+        let name = entry.name.as_str();
+        if let Some(backup) = BackupName::parse(name).filter(|b| b.database == database) {
+            scan_backup(dir, entry, &backup, &names, &mut scan);
+        } else if is_leftover(name, database) {
+            scan.leftovers.push(entry.name.clone());
+        } else if let Some(stem) = manifest_stem(name, database) {
+            if !manifests_with_backup.contains(stem) {
+                scan.orphan_manifests.push(entry.name.clone());
+            }
+        } else if name.ends_with(LEGACY_EXTENSION) && BackupName::parse(name).is_none() {
+            scan.candidates.push(Candidate {
+                name: entry.name.clone(),
+                created_utc: entry.modified,
+                verification: VerifyState::Unverified,
+                legacy: true,
+            });
+            scan.files
+                .insert(entry.name.clone(), BackupFiles { manifest: None, bytes: entry.bytes });
+        } else {
+            tracing::debug!(file = name, "not a backup of this database, left alone");
+        }
+    }
+
+    scan.orphan_manifests.sort();
+    scan.leftovers.sort();
+    Ok(scan)
+}
+
+/// Adds one backup of the configured database to the scan, with its manifest if present.
+fn scan_backup(
+    dir: &Path,
+    entry: &Entry,
+    backup: &BackupName,
+    names: &HashSet<&str>,
+    scan: &mut Scan,
+) {
+    let manifest_name = backup.manifest_name();
+    let has_manifest = names.contains(manifest_name.as_str());
+    let mut bytes = entry.bytes;
+    let mut created_utc = backup.created_utc;
+    let mut verification = VerifyState::Unverified;
+
+    if has_manifest {
+        let path = dir.join(&manifest_name);
+        bytes += file_size(&path);
+        match Manifest::read(&path) {
+            Ok(manifest) => {
+                created_utc = manifest.created_utc;
+                verification = match manifest.verification.result {
+                    VerificationResult::Passed => VerifyState::Passed,
+                    VerificationResult::Failed => VerifyState::Failed,
+                };
+            }
+            Err(error) => {
+                tracing::debug!(backup = %entry.name, %error, "manifest unreadable, backup kept");
+                scan.unreadable.push((entry.name.clone(), error.to_string()));
+                return;
+            }
+        }
+    }
+
+    let manifest = has_manifest.then_some(manifest_name);
+    scan.files.insert(entry.name.clone(), BackupFiles { manifest, bytes });
+    scan.candidates.push(Candidate {
+        name: entry.name.clone(),
+        created_utc,
+        verification,
+        legacy: false,
+    });
+}
+
+/// Regular files directly in `dir`. Symbolic links, directories and the lock file are skipped.
+fn regular_files(dir: &Path) -> Result<Vec<Entry>, BackupError> {
+    let mut entries = Vec::new();
+
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            tracing::debug!(file = ?entry.file_name(), "file name is not UTF-8, left alone");
+            continue;
+        };
+        // `DirEntry::metadata` does not follow symbolic links.
+        let metadata =
+            entry.metadata().map_err(|error| BackupError::io_at(&entry.path(), error))?;
+        if metadata.file_type().is_symlink() {
+            tracing::debug!(file = name, "symbolic link, left alone");
+            continue;
+        }
+        if !metadata.is_file() || name == LOCK_FILE_NAME {
+            continue;
+        }
+        let modified = DateTime::from_timestamp(metadata.mtime(), 0).unwrap_or_default();
+        entries.push(Entry { name, bytes: metadata.len(), modified });
+    }
+    Ok(entries)
+}
+
+/// Stems of the configured database's backups present in the directory.
+fn manifests_with_backup(names: &HashSet<&str>, database: &str) -> HashSet<String> {
+    names
+        .iter()
+        .filter_map(|name| BackupName::parse(name))
+        .filter(|backup| backup.database == database)
+        .map(|backup| backup.stem())
+        .collect()
+}
+
+/// The stem of a manifest of the configured database, e.g. `inventory-20261204T020000Z`.
+fn manifest_stem<'a>(name: &'a str, database: &str) -> Option<&'a str> {
+    let backup = BackupName::parse_manifest(name)?;
+    (backup.database == database).then(|| name.strip_suffix(MANIFEST_EXTENSION)).flatten()
+}
+
+/// A `.partial` backup file or a manifest temporary file of the configured database.
+fn is_leftover(name: &str, database: &str) -> bool {
+    let partial = name
+        .strip_suffix(PARTIAL_EXTENSION)
+        .and_then(BackupName::parse)
+        .is_some_and(|backup| backup.database == database);
+    let manifest_temp = name
+        .strip_suffix(MANIFEST_TEMP_EXTENSION)
+        .and_then(BackupName::parse_manifest)
+        .is_some_and(|backup| backup.database == database);
+    partial || manifest_temp
+}

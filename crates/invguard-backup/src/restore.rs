@@ -1,0 +1,369 @@
+//! Restore: decrypts and checks a backup, then writes it to a new file or replaces an existing
+//! database in place.
+//!
+//! The whole backup is decoded into a temporary file in the target's directory and checked
+//! there: ciphertext hash, authenticated decryption, plaintext hash, `PRAGMA quick_check`
+//! (`integrity_check` when requested, and always for backups without manifest), and the row
+//! count of every table against the manifest. The file is synced and only then renamed into
+//! place. A failure at any step deletes the temporary file and leaves the target untouched.
+//!
+//! A target that exists is always replaced through [`replace`]: the in-use checks, a safety
+//! copy `NAME.pre-restore-<UTC time>`, the `-wal` and `-shm` files moved aside, and an atomic
+//! rename that keeps the replaced file's mode and owner. The live database (same device and
+//! inode as `[database] path`) is replaced only with [`TargetMode::InPlace`].
+//!
+//! Restores hold the backup directory lock, exclusive (operation `restore`) or shared for a
+//! dry run, so cleanup never deletes the backup being read.
+
+mod check;
+mod in_use;
+mod replace;
+mod select;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use invguard_config::Config;
+use invguard_crypto::DecryptionKeys;
+
+use crate::files::{fsync_dir, parent_of};
+use crate::pipeline::{DecodedBackup, decode_backup};
+use crate::{BackupError, CancelToken, Digest, DirLock, Progress};
+
+pub use in_use::InUse;
+pub use replace::MovedAside;
+pub use select::{SkippedBackup, parse_time};
+
+/// Which backup to restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// A backup file: a name in the backup directory, or a path.
+    Named(PathBuf),
+    /// The newest backup that passes verification.
+    Latest,
+    /// The newest backup created before this time that passes verification.
+    Before(DateTime<Utc>),
+}
+
+/// What may happen to the target path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetMode {
+    /// The target must not exist.
+    New,
+    /// An existing target that is not the live database is replaced.
+    Force,
+    /// The target is the live database (`[database] path`) and is replaced.
+    InPlace,
+}
+
+/// A restore request.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// The backup to restore.
+    pub selection: Selection,
+    /// Where the restored database goes.
+    pub target: PathBuf,
+    /// Whether an existing target may be replaced.
+    pub mode: TargetMode,
+    /// Check everything and report the plan, but write nothing at the target.
+    pub dry_run: bool,
+    /// Run `PRAGMA integrity_check` instead of `quick_check`.
+    pub full: bool,
+}
+
+/// What happens (or happened) at the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetAction {
+    /// A new file is created.
+    Create,
+    /// An existing file is replaced.
+    Replace {
+        /// Whether it is the live database.
+        live: bool,
+        /// Safety copy and moved `-wal`/`-shm` files; `None` in a dry run.
+        moved_aside: Option<MovedAside>,
+    },
+}
+
+/// The restored backup and what the restore did, or would do in a dry run.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// The backup file restored.
+    pub backup: PathBuf,
+    /// Its creation time (legacy backups: the file's mtime).
+    pub created_utc: DateTime<Utc>,
+    /// Whether it is a legacy backup of the Python service.
+    pub legacy: bool,
+    /// Whether it has a manifest; without one there are no hashes or row counts to compare.
+    pub has_manifest: bool,
+    /// Newer backups passed over by `--latest` or `--before`, newest first.
+    pub skipped: Vec<SkippedBackup>,
+    /// Row count of every table of the restored database.
+    pub tables: BTreeMap<String, u64>,
+    /// Size and SHA-256 of the restored database file.
+    pub plaintext: Digest,
+    /// `quick_check` or `integrity_check`.
+    pub check: &'static str,
+    /// The target, with symbolic links resolved when it existed.
+    pub target: PathBuf,
+    /// What happens at the target.
+    pub action: TargetAction,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+/// Restores a backup as `options` asks.
+///
+/// `keys` decrypts the backup; `decryption_keys` builds them from the configuration.
+///
+/// # Errors
+///
+/// - [`BackupError::Locked`] when another run holds the backup directory lock;
+/// - [`BackupError::RestoreTargetExists`], [`BackupError::RestoreTargetIsLive`],
+///   [`BackupError::NotLiveDatabase`] when the target does not fit `options.mode`;
+/// - [`BackupError::NoGoodBackup`] when `--latest` or `--before` finds no backup that passes;
+/// - the backup's own errors (corrupt, wrong passphrase, hash or row count mismatch, failed
+///   SQLite check) for a named backup;
+/// - [`BackupError::DatabaseInUse`] when another process uses the database to replace.
+pub fn restore(
+    config: &Config,
+    keys: &DecryptionKeys,
+    options: &RestoreOptions,
+    cancel: &CancelToken,
+    progress: Option<&dyn Progress>,
+) -> Result<RestoreReport, BackupError> {
+    let dir = &config.backup.dir;
+    let _lock = if options.dry_run {
+        DirLock::shared(dir, "restore")?
+    } else {
+        DirLock::exclusive(dir, "restore")?
+    };
+
+    let target = resolve_target(config, options)?;
+    let run = Run { config, keys, options, cancel, progress, target: &target };
+    let (mut report, decoded) = run.decode_selected()?;
+
+    if options.dry_run {
+        return Ok(report);
+    }
+    report.action = run.write(decoded.file)?;
+    Ok(report)
+}
+
+/// The target path and whether it exists and is the live database.
+#[derive(Debug)]
+struct Target {
+    path: PathBuf,
+    exists: bool,
+    live: bool,
+}
+
+/// Resolves the target and checks it against the mode: a new file must not exist, the live
+/// database needs [`TargetMode::InPlace`], and [`TargetMode::InPlace`] needs the live database.
+fn resolve_target(config: &Config, options: &RestoreOptions) -> Result<Target, BackupError> {
+    let requested = &options.target;
+    let exists = fs_err::symlink_metadata(requested).is_ok();
+    let path = if exists { fs_err::canonicalize(requested)? } else { requested.clone() };
+
+    if exists && !fs_err::metadata(&path)?.is_file() {
+        return Err(BackupError::RestoreTargetNotFile { path });
+    }
+    let live = is_live_database(&path, &config.database.path);
+
+    match (options.mode, exists, live) {
+        (TargetMode::New, true, _) => Err(BackupError::RestoreTargetExists { path }),
+        (TargetMode::Force, true, true) => Err(BackupError::RestoreTargetIsLive { path }),
+        (TargetMode::InPlace, _, false) => {
+            Err(BackupError::NotLiveDatabase { path, database: config.database.path.clone() })
+        }
+        _ => Ok(Target { path, exists, live }),
+    }
+}
+
+/// Whether `path` is the live database: the same device and inode when both exist (so a
+/// symbolic link to it counts), otherwise the same canonical directory and file name.
+fn is_live_database(path: &Path, database: &Path) -> bool {
+    if let (Ok(target), Ok(live)) = (fs_err::metadata(path), fs_err::metadata(database)) {
+        return target.dev() == live.dev() && target.ino() == live.ino();
+    }
+    let canonical = |path: &Path| {
+        let dir = fs_err::canonicalize(parent_of(path)).ok()?;
+        Some(dir.join(path.file_name()?))
+    };
+    canonical(path).is_some_and(|path| Some(path) == canonical(database))
+}
+
+/// One restore in progress.
+struct Run<'a> {
+    config: &'a Config,
+    keys: &'a DecryptionKeys,
+    options: &'a RestoreOptions,
+    cancel: &'a CancelToken,
+    progress: Option<&'a dyn Progress>,
+    target: &'a Target,
+}
+
+impl Run<'_> {
+    /// Selects the backup, decodes it beside the target and checks it.
+    fn decode_selected(&self) -> Result<(RestoreReport, DecodedBackup), BackupError> {
+        let dir = &self.config.backup.dir;
+        let before = match &self.options.selection {
+            Selection::Named(requested) => {
+                let source = select::named(dir, requested)?;
+                return self.decode_and_check(&source, Vec::new());
+            }
+            Selection::Latest => None,
+            Selection::Before(time) => Some(*time),
+        };
+
+        let (usable, unusable) = select::candidates(dir, &self.config.database.name, before)?;
+        let mut skipped: Vec<(DateTime<Utc>, SkippedBackup)> = unusable
+            .into_iter()
+            .map(|(source, reason)| {
+                (source.created_utc, SkippedBackup { name: source.name, reason })
+            })
+            .collect();
+
+        for source in &usable {
+            let newer_skipped = skipped_newer_than(&skipped, source.created_utc);
+            match self.decode_and_check(source, newer_skipped) {
+                Ok(result) => return Ok(result),
+                Err(error) if is_backup_fault(&error) => {
+                    tracing::debug!(backup = %source.name, %error, "backup failed, trying an older one");
+                    let reason = error.to_string();
+                    skipped.push((
+                        source.created_utc,
+                        SkippedBackup { name: source.name.clone(), reason },
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+
+        skipped.sort_by(|a, b| b.0.cmp(&a.0));
+        Err(BackupError::NoGoodBackup {
+            dir: dir.clone(),
+            before,
+            skipped: skipped.into_iter().map(|(_, skipped)| skipped).collect(),
+        })
+    }
+
+    /// Decodes `source` into a temporary file beside the target and runs every check.
+    fn decode_and_check(
+        &self,
+        source: &select::Source,
+        skipped: Vec<SkippedBackup>,
+    ) -> Result<(RestoreReport, DecodedBackup), BackupError> {
+        let keys = source.format.is_encrypted().then_some(self.keys);
+        let dest_dir = parent_of(&self.target.path);
+        let decoded =
+            decode_backup(&source.path, source.format, keys, dest_dir, self.cancel, self.progress)?;
+
+        let manifest = source.manifest.as_ref();
+        if let Some(manifest) = manifest {
+            compare_digest(&source.path, "ciphertext", &manifest.ciphertext, &decoded.ciphertext)?;
+            compare_digest(&source.path, "plaintext", &manifest.plaintext, &decoded.plaintext)?;
+        }
+        // Without a manifest, integrity_check is the only check of the contents.
+        let full = self.options.full || manifest.is_none();
+        let tables = check::check_database(decoded.file.path(), full, manifest.map(|m| &m.tables))?;
+        decoded
+            .file
+            .as_file()
+            .sync_all()
+            .map_err(|e| BackupError::io_at(decoded.file.path(), e))?;
+
+        let report = RestoreReport {
+            backup: source.path.clone(),
+            created_utc: source.created_utc,
+            legacy: source.is_legacy(),
+            has_manifest: manifest.is_some(),
+            skipped,
+            tables,
+            plaintext: decoded.plaintext.clone(),
+            check: if full { "integrity_check" } else { "quick_check" },
+            target: self.target.path.clone(),
+            action: self.planned_action(),
+            dry_run: self.options.dry_run,
+        };
+        Ok((report, decoded))
+    }
+
+    fn planned_action(&self) -> TargetAction {
+        if self.target.exists {
+            TargetAction::Replace { live: self.target.live, moved_aside: None }
+        } else {
+            TargetAction::Create
+        }
+    }
+
+    /// Moves the checked file to the target: a rename that never overwrites for a new file,
+    /// the in-place replacement for an existing one.
+    fn write(&self, restored: tempfile::NamedTempFile) -> Result<TargetAction, BackupError> {
+        let target = &self.target.path;
+        if !self.target.exists {
+            restored.persist_noclobber(target).map_err(|error| match error.error.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    BackupError::RestoreTargetExists { path: target.clone() }
+                }
+                _ => BackupError::io_at(target, error.error),
+            })?;
+            fsync_dir(parent_of(target))?;
+            return Ok(TargetAction::Create);
+        }
+
+        let moved = replace::replace(restored, target, Utc::now())?;
+        Ok(TargetAction::Replace { live: self.target.live, moved_aside: Some(moved) })
+    }
+}
+
+/// The skipped backups created after `time`, newest first.
+fn skipped_newer_than(
+    skipped: &[(DateTime<Utc>, SkippedBackup)],
+    time: DateTime<Utc>,
+) -> Vec<SkippedBackup> {
+    let mut newer: Vec<&(DateTime<Utc>, SkippedBackup)> =
+        skipped.iter().filter(|(created, _)| *created >= time).collect();
+    newer.sort_by(|a, b| b.0.cmp(&a.0));
+    newer.into_iter().map(|(_, skipped)| skipped.clone()).collect()
+}
+
+/// Whether `error` is a fault of the backup itself, so `--latest` tries an older one.
+fn is_backup_fault(error: &BackupError) -> bool {
+    matches!(
+        error,
+        BackupError::Corrupt { .. }
+            | BackupError::Mismatch { .. }
+            | BackupError::IntegrityCheck { .. }
+            | BackupError::WrongPassphrase { .. }
+            | BackupError::WrongPassphraseOrCorrupt { .. }
+            | BackupError::NotOpenPgp { .. }
+            | BackupError::Crypto { .. }
+            | BackupError::Sqlite { .. }
+            | BackupError::UnknownManifestVersion { .. }
+            | BackupError::ManifestInvalid { .. }
+    )
+}
+
+fn compare_digest(
+    path: &Path,
+    what: &str,
+    recorded: &Digest,
+    measured: &Digest,
+) -> Result<(), BackupError> {
+    let mismatch = |field: &str, expected: String, actual: String| BackupError::Mismatch {
+        path: path.to_owned(),
+        what: format!("{what} {field}"),
+        expected,
+        actual,
+    };
+    if recorded.size != measured.size {
+        return Err(mismatch("size", recorded.size.to_string(), measured.size.to_string()));
+    }
+    if !recorded.sha256.eq_ignore_ascii_case(&measured.sha256) {
+        return Err(mismatch("sha256", recorded.sha256.clone(), measured.sha256.clone()));
+    }
+    Ok(())
+}
