@@ -179,23 +179,41 @@ fn data_error(error: pgp::errors::Error) -> CryptoError {
     CryptoError::Corrupt { detail: detail.to_owned(), source: Some(Box::new(error)) }
 }
 
+/// rPGP 0.21 reports a fixed-length packet cut short by the end of the input with this
+/// message and `ErrorKind::Other`.
+const SHORT_PACKET_MESSAGE: &str = "shorter than expected";
+
 fn is_truncation(error: &pgp::errors::Error) -> bool {
-    match error {
-        pgp::errors::Error::PacketIncomplete { .. } => true,
-        pgp::errors::Error::IO { source, .. } => source.kind() == io::ErrorKind::UnexpectedEof,
-        _ => false,
-    }
+    any_in_chain(error, &|error| {
+        if let Some(pgp::errors::Error::PacketIncomplete { .. }) = error.downcast_ref() {
+            return true;
+        }
+        error.downcast_ref::<io::Error>().is_some_and(|io_error| {
+            io_error.kind() == io::ErrorKind::UnexpectedEof
+                || io_error.to_string().contains(SHORT_PACKET_MESSAGE)
+        })
+    })
 }
 
 fn is_mdc_failure(error: &pgp::errors::Error) -> bool {
-    match error {
-        pgp::errors::Error::MdcError => true,
-        pgp::errors::Error::IO { source, .. } => source
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<pgp::errors::Error>())
-            .is_some_and(is_mdc_failure),
-        _ => false,
+    any_in_chain(error, &|error| matches!(error.downcast_ref(), Some(pgp::errors::Error::MdcError)))
+}
+
+/// Returns true when `test` holds for `error` or any error it wraps, looking through
+/// `io::Error::get_ref` as well as `source()`.
+fn any_in_chain(
+    error: &(dyn std::error::Error + 'static),
+    test: &dyn Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    if test(error) {
+        return true;
     }
+    if let Some(inner) = error.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+        if any_in_chain(inner, test) {
+            return true;
+        }
+    }
+    error.source().is_some_and(|source| any_in_chain(source, test))
 }
 
 /// An I/O error with a sentence of context in front of its source.

@@ -62,8 +62,8 @@ pub(crate) fn find_session_key(
     let skesks: Vec<&SymKeyEncryptedSessionKey> = esks
         .iter()
         .filter_map(|esk| match esk {
-            Esk::SymKeyEncryptedSessionKey(skesk) if skesk.is_supported() => Some(skesk),
-            _ => None,
+            Esk::SymKeyEncryptedSessionKey(skesk) => Some(skesk),
+            Esk::PublicKeyEncryptedSessionKey(_) => None,
         })
         .collect();
     let pkesks: Vec<&PublicKeyEncryptedSessionKey> = esks
@@ -188,12 +188,29 @@ fn try_passphrase(
         .map(|skesk| decrypt_session_key_with_password(skesk, &password).ok())
         .collect();
 
-    for candidate in candidates.iter().flatten() {
-        if quick_check(candidate, prefix) != QuickCheck::Fail {
-            return Ok(candidate.clone());
-        }
+    let opening =
+        candidates.iter().flatten().find(|key| quick_check(key, prefix) != QuickCheck::Fail);
+    match opening {
+        Some(session_key) if packets_agree(&candidates, session_key) => Ok(session_key.clone()),
+        Some(_) => Err(Verdict::Corrupt),
+        None => Err(judge_passphrase(skesks, &candidates)),
     }
-    Err(judge_passphrase(skesks, &candidates))
+}
+
+/// Returns true when every SKESK packet yields `session_key` for the passphrase that opened
+/// the message.
+///
+/// Messages from this crate carry the passphrase twice, so a damaged copy shows up here even
+/// though the other copy opens the message. Rejecting it keeps verification strict: a file
+/// that decrypts here also decrypts with `gpg -d`, whichever copy gpg tries first.
+// NOTE: a message with SKESK packets for two different passphrases (which neither this crate
+// nor GnuPG 2.2 writes) is reported as damaged.
+fn packets_agree(candidates: &[Option<PlainSessionKey>], session_key: &PlainSessionKey) -> bool {
+    candidates.iter().all(|candidate| candidate.as_ref() == Some(session_key))
+}
+
+fn has_encrypted_key(skesk: &SymKeyEncryptedSessionKey) -> bool {
+    skesk.encrypted_key().is_some_and(|key| !key.is_empty())
 }
 
 /// Judges a passphrase whose candidate keys all failed the quick check.
@@ -201,10 +218,7 @@ fn judge_passphrase(
     skesks: &[&SymKeyEncryptedSessionKey],
     candidates: &[Option<PlainSessionKey>],
 ) -> Verdict {
-    let with_encrypted_key = skesks
-        .iter()
-        .filter(|skesk| skesk.encrypted_key().is_some_and(|key| !key.is_empty()))
-        .count();
+    let with_encrypted_key = skesks.iter().filter(|skesk| has_encrypted_key(skesk)).count();
     let all_plausible = candidates.iter().all(Option::is_some);
 
     // An SKESK whose session key is encrypted rejects most wrong passphrases by itself.

@@ -1,5 +1,7 @@
 //! Integration tests of invguard-crypto against the real `gpg` binary.
 
+#[path = "crypto/errors.rs"]
+mod errors;
 #[path = "crypto/gpg.rs"]
 mod gpg;
 #[path = "crypto/passphrase.rs"]
