@@ -1,4 +1,4 @@
-//! Syntax check of five-field cron expressions, so a typo in a schedule fails at load time.
+//! Syntax check of cron expressions, so a typo in a schedule fails at load time.
 //!
 //! The check covers the fields, names, ranges and steps of Vixie cron; the schedule crate
 //! computes the run times.
@@ -25,9 +25,30 @@ const FIELDS: [Field; 5] = [
     Field { name: "day of week", min: 0, max: 7, names: &DAYS, first_name_value: 0 },
 ];
 
-/// Checks a five-field cron expression; the error says which part is wrong.
+/// The optional leading field of the 6-field form, for tests and fine-grained jobs.
+const SECONDS: Field = Field { name: "second", min: 0, max: 59, names: &[], first_name_value: 0 };
+
+/// The macros of crontab(5) that have run times.
+const MACROS: [&str; 7] =
+    ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+
+/// Checks a cron expression of five fields, six with a leading seconds field, or a macro;
+/// the error says which part is wrong.
 pub(crate) fn check(expression: &str) -> Result<(), String> {
-    let parts: Vec<&str> = expression.split_whitespace().collect();
+    let trimmed = expression.trim();
+    if trimmed.starts_with('@') {
+        if MACROS.iter().any(|name| name.eq_ignore_ascii_case(trimmed)) {
+            return Ok(());
+        }
+        return Err(format!("{trimmed:?} is not one of the macros {}", MACROS.join(", ")));
+    }
+
+    let mut parts: Vec<&str> = trimmed.split_whitespace().collect();
+    if parts.len() == FIELDS.len() + 1 {
+        for item in parts.remove(0).split(',') {
+            check_item(item, &SECONDS)?;
+        }
+    }
     if parts.len() != FIELDS.len() {
         return Err(format!("it has {} fields", parts.len()));
     }
@@ -100,6 +121,9 @@ mod tests {
             "*/15 * * * *",
             "0 9-17/2 * * mon-fri",
             "30 1 1,15 jan,JUL 7",
+            "*/5 * * * * *",
+            "@daily",
+            "@HOURLY",
         ] {
             assert_eq!(check(expression), Ok(()), "{expression}");
         }
@@ -116,6 +140,8 @@ mod tests {
             ("0 5-2 * * *", "hour range \"5-2\" runs backwards"),
             ("0 2 * * 8", "day of week 8 is out of range 0-7"),
             ("0 2 ,1 * *", "day of month \"\" is not a number"),
+            ("60 0 2 * * *", "second 60 is out of range 0-59"),
+            ("0 0 0 2 * * *", "it has 7 fields"),
         ];
         for (expression, reason) in cases {
             assert_eq!(check(expression), Err(reason.to_owned()), "{expression}");

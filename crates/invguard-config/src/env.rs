@@ -158,10 +158,22 @@ fn unknown_variable(name: &str) -> ConfigError {
         return error;
     }
 
-    let candidates = registry::keys().iter().filter_map(|info| info.env.first().copied());
+    // A variable whose table exists is compared as the key it spells, with the keys of that
+    // table only, so INVGUARD_BACKUP__COLOUR suggests nothing rather than INVGUARD_BACKUP__DIR.
+    // Other variables are compared whole, which catches a single `_` in place of `__`.
+    let spelled = name.trim_start_matches(PREFIX).to_lowercase().replace("__", ".");
+    let table = spelled.rsplit_once('.').map_or("", |(table, _)| table);
+    let suggestion = if registry::is_table(table) {
+        registry::nearest_key(&spelled)
+            .and_then(|key| registry::find_key(&key))
+            .and_then(|info| info.env.first().copied())
+    } else {
+        let variables = registry::keys().iter().filter_map(|info| info.env.first().copied());
+        registry::nearest(name, variables)
+    };
     ConfigError::UnknownVariable {
         name: name.to_owned(),
-        suggestion: registry::nearest(name, candidates).map(str::to_owned),
+        suggestion: suggestion.map(str::to_owned),
     }
 }
 
@@ -173,7 +185,7 @@ fn unknown_job_variable(name: &str) -> Option<ConfigError> {
     if known {
         return None;
     }
-    Some(unknown_job(&job.to_lowercase().replace('_', "-"), name, &Origin::Env(name.to_owned())))
+    Some(unknown_job(&job.to_lowercase().replace('_', "-"), &Origin::Env(name.to_owned())))
 }
 
 #[cfg(test)]
@@ -217,6 +229,21 @@ mod tests {
             matches!(&error, ConfigError::UnknownJob { name, .. } if name == "nightly"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn unknown_variable_suggestions() {
+        let cases = [
+            ("INVGUARD_RETENTION__KEEPLAST", Some("INVGUARD_RETENTION__KEEP_LAST")),
+            ("INVGUARD_RETENTION_KEEP_LAST", Some("INVGUARD_RETENTION__KEEP_LAST")),
+            ("INVGUARD_TIMEZON", Some("INVGUARD_TIMEZONE")),
+            ("INVGUARD_BACKUP__COLOUR", None),
+        ];
+        for (name, expected) in cases {
+            let error = unknown_variable(name);
+            let ConfigError::UnknownVariable { suggestion, .. } = error else { panic!("{error}") };
+            assert_eq!(suggestion.as_deref(), expected, "{name}");
+        }
     }
 
     #[test]

@@ -58,13 +58,11 @@ pub enum ConfigError {
         suggestion: Option<String>,
     },
     /// A `[jobs.<name>]` table or variable for a job that does not exist.
-    #[error("unknown job {name:?} in {key} (from {origin}): the known jobs are {known}")]
+    #[error("unknown job {name:?} in {origin}: the known jobs are {known}")]
     UnknownJob {
         /// The job name as written.
         name: String,
-        /// The key or variable that names it.
-        key: String,
-        /// Where the key was found.
+        /// Where it was found: `file PATH` or the variable name.
         origin: String,
         /// The known job names, comma-separated.
         known: String,
@@ -86,6 +84,18 @@ pub enum ConfigError {
         first: String,
         /// The second key and where it was set.
         second: String,
+    },
+    /// A notifier sets a key that its type does not take.
+    #[error("{key} (from {origin}) does not apply to a {kind} notifier, which takes {allowed}")]
+    NotApplicable {
+        /// The key, such as `monitor.notifiers[0].program`.
+        key: String,
+        /// Where it was set.
+        origin: String,
+        /// The notifier type.
+        kind: String,
+        /// The keys the type takes.
+        allowed: String,
     },
     /// A key is set without another key it needs.
     #[error("{set} requires {missing}")]

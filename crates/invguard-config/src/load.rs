@@ -183,11 +183,7 @@ fn check_table(
         let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
 
         if prefix == "jobs" && !JOB_NAMES.contains(&name.as_str()) {
-            return Err(unknown_job(
-                name,
-                &format!("[jobs.{name}]"),
-                &Origin::File(path.to_owned()),
-            ));
+            return Err(unknown_job(name, &Origin::File(path.to_owned())));
         }
         if key == NOTIFIERS_KEY {
             check_notifiers(value, path)?;
@@ -273,19 +269,17 @@ fn expected_table(key: &str, value: &Value, path: &Path) -> ConfigError {
     }
 }
 
-pub(crate) fn unknown_key(key: &str, origin: &Origin) -> ConfigError {
-    let candidates = registry::keys().iter().filter(|info| info.in_file).map(|info| info.key);
+fn unknown_key(key: &str, origin: &Origin) -> ConfigError {
     ConfigError::UnknownKey {
         key: key.to_owned(),
         origin: origin.to_string(),
-        suggestion: registry::nearest(key, candidates).map(str::to_owned),
+        suggestion: registry::nearest_key(key),
     }
 }
 
-pub(crate) fn unknown_job(name: &str, key: &str, origin: &Origin) -> ConfigError {
+pub(crate) fn unknown_job(name: &str, origin: &Origin) -> ConfigError {
     ConfigError::UnknownJob {
         name: name.to_owned(),
-        key: key.to_owned(),
         origin: origin.to_string(),
         known: JOB_NAMES.join(", "),
     }

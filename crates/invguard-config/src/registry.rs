@@ -56,7 +56,34 @@ pub(crate) fn is_table(prefix: &str) -> bool {
         .any(|info| info.key.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')))
 }
 
-/// Returns the most similar known key or variable name, if one is similar enough to suggest.
+/// Returns the known key nearest to an unknown dotted key: the unknown last part is compared with
+/// the names of the same table, so `backup.colour` suggests nothing rather than `backup.dir`.
+pub(crate) fn nearest_key(unknown: &str) -> Option<String> {
+    let (table, name) = unknown.rsplit_once('.').unwrap_or(("", unknown));
+    let names = children(table);
+    let found = nearest(name, names.iter().copied())?;
+    Some(if table.is_empty() { found.to_owned() } else { format!("{table}.{found}") })
+}
+
+/// Returns the names of the keys and tables directly inside `table` ("" for the top level).
+fn children(table: &str) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = keys()
+        .iter()
+        .filter_map(|info| {
+            let rest = if table.is_empty() {
+                info.key
+            } else {
+                info.key.strip_prefix(table)?.strip_prefix('.')?
+            };
+            rest.split('.').next()
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Returns the most similar candidate, if one is similar enough to suggest.
 pub(crate) fn nearest<'a>(
     unknown: &str,
     candidates: impl Iterator<Item = &'a str>,
@@ -115,8 +142,9 @@ macro_rules! job_keys {
                 "cron",
                 $schedule,
                 concat!(
-                    "Cron expression with five fields (minute hour day-of-month month ",
-                    "day-of-week) in the job's time zone; set either `schedule` or `interval`."
+                    "Cron expression in the job's time zone: five fields (minute hour ",
+                    "day-of-month month day-of-week), six with a leading seconds field, or a ",
+                    "macro such as `@daily`; set either `schedule` or `interval`."
                 ),
             ),
             key(
@@ -653,14 +681,25 @@ mod tests {
     }
 
     #[test]
-    fn nearest_suggests_close_key() {
-        let names = keys().iter().map(|info| info.key);
-        assert_eq!(nearest("retention.keep_lats", names), Some("retention.keep_last"));
+    fn nearest_key_suggests_close_key() {
+        assert_eq!(nearest_key("retention.keep_lats").as_deref(), Some("retention.keep_last"));
+        assert_eq!(nearest_key("retension").as_deref(), Some("retention"));
+        assert_eq!(nearest_key("jobs.backup.schedul").as_deref(), Some("jobs.backup.schedule"));
+        let notifier = nearest_key("monitor.notifiers[].urls");
+        assert_eq!(notifier.as_deref(), Some("monitor.notifiers[].url"));
     }
 
     #[test]
-    fn nearest_rejects_distant_key() {
-        let names = keys().iter().map(|info| info.key);
-        assert_eq!(nearest("zzzz", names), None);
+    fn nearest_key_rejects_distant_key() {
+        assert_eq!(nearest_key("backup.colour"), None);
+        assert_eq!(nearest_key("zzzz"), None);
+    }
+
+    #[test]
+    fn children_lists_direct_names() {
+        assert_eq!(children("api.login"), ["endpoint", "password_file", "token_field", "username"]);
+        assert!(children("").contains(&"timezone"));
+        assert!(children("").contains(&"jobs"));
+        assert!(children("jobs").contains(&"full-check"));
     }
 }

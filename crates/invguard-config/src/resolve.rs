@@ -138,7 +138,7 @@ impl<'a> Resolver<'a> {
         key: &str,
         range: RangeInclusive<i64>,
     ) -> Result<Option<T>, ConfigError> {
-        let expected = if *range.end() == i64::MAX {
+        let expected = if *range.end() >= i64::from(u32::MAX) {
             format!("a whole number of at least {}", range.start())
         } else {
             format!("a whole number from {} to {}", range.start(), range.end())

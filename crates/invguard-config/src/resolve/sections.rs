@@ -291,8 +291,9 @@ impl Resolver<'_> {
     fn check_cron(&self, key: &str, expression: String) -> Result<JobSchedule, ConfigError> {
         if let Err(reason) = crate::cron::check(&expression) {
             let expected = format!(
-                "a cron expression with five fields (minute hour day-of-month month \
-                 day-of-week) such as \"0 2 * * *\", but {reason}"
+                "a cron expression such as \"0 2 * * *\" (minute hour day-of-month month \
+                 day-of-week, an optional leading seconds field, or a macro such as @daily), \
+                 but {reason}"
             );
             return Err(self.invalid(key, &Value::new(None, expression), expected));
         }
@@ -392,9 +393,12 @@ impl NotifierEntry<'_, '_> {
         names.sort();
         for name in names {
             if name != "type" && !allowed.contains(&name.as_str()) {
-                let expected =
-                    format!("no {name} for a {kind} notifier (it takes {})", allowed.join(", "));
-                return Err(self.invalid(name, "set", expected));
+                return Err(ConfigError::NotApplicable {
+                    key: self.key(name),
+                    origin: self.origin.to_string(),
+                    kind: kind.to_owned(),
+                    allowed: allowed.join(", "),
+                });
             }
         }
         Ok(())
