@@ -7,8 +7,9 @@
 //! the Python service are candidates only with `include_legacy = true`. Everything else is
 //! left alone: other files (logged at debug), symbolic links (never followed or deleted),
 //! directories such as the temporary and state directories, the lock file, and backups of
-//! other databases. A manifest without its backup is reported and kept. A backup whose manifest
-//! cannot be read (unknown `format_version`, invalid JSON) is reported and kept.
+//! other databases. A manifest without its backup is reported and kept. A manifest that cannot be
+//! read (unknown `format_version`, invalid JSON) stops cleanup before anything is deleted,
+//! because a plan made without that backup could be wrong.
 //!
 //! # Atomicity
 //!
@@ -54,8 +55,6 @@ pub struct CleanupPlan {
     pub leftovers: Vec<String>,
     /// Manifests whose backup file is missing; reported, never deleted.
     pub orphan_manifests: Vec<String>,
-    /// Backups whose manifest cannot be read, with the reason; kept.
-    pub unreadable: Vec<(String, String)>,
     files: HashMap<String, BackupFiles>,
 }
 
@@ -152,8 +151,9 @@ pub fn apply_retention(config: &Config, _lock: &DirLock) -> Result<CleanupReport
 ///
 /// # Errors
 ///
-/// [`BackupError::RetentionKeepsNothing`] for an invalid policy, or an I/O error reading the
-/// directory.
+/// [`BackupError::RetentionKeepsNothing`] for an invalid policy,
+/// [`BackupError::UnknownManifestVersion`] or [`BackupError::ManifestInvalid`] for a manifest
+/// that cannot be read, or an I/O error reading the directory.
 pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
     let policy = RetentionPolicy::from_config(&config.retention, config.timezone)?;
     let dir = config.backup.dir.clone();
@@ -166,7 +166,6 @@ pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
         retention,
         leftovers: scan.leftovers,
         orphan_manifests: scan.orphan_manifests,
-        unreadable: scan.unreadable,
         files: scan.files,
     })
 }
@@ -205,7 +204,6 @@ struct Scan {
     candidates: Vec<Candidate>,
     leftovers: Vec<String>,
     orphan_manifests: Vec<String>,
-    unreadable: Vec<(String, String)>,
     files: HashMap<String, BackupFiles>,
 }
 
@@ -225,14 +223,14 @@ fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
     for entry in &entries {
         let name = entry.name.as_str();
         if let Some(backup) = BackupName::parse(name).filter(|b| b.database == database) {
-            scan_backup(dir, entry, &backup, &names, &mut scan);
+            scan_backup(dir, entry, &backup, &names, &mut scan)?;
         } else if is_leftover(name, database) {
             scan.leftovers.push(entry.name.clone());
         } else if let Some(stem) = manifest_stem(name, database) {
             if !manifests_with_backup.contains(stem) {
                 scan.orphan_manifests.push(entry.name.clone());
             }
-        } else if name.ends_with(LEGACY_EXTENSION) && BackupName::parse(name).is_none() {
+        } else if is_legacy(name) {
             scan.candidates.push(Candidate {
                 name: entry.name.clone(),
                 created_utc: entry.modified,
@@ -258,7 +256,7 @@ fn scan_backup(
     backup: &BackupName,
     names: &HashSet<&str>,
     scan: &mut Scan,
-) {
+) -> Result<(), BackupError> {
     let manifest_name = backup.manifest_name();
     let has_manifest = names.contains(manifest_name.as_str());
     let mut bytes = entry.bytes;
@@ -268,20 +266,12 @@ fn scan_backup(
     if has_manifest {
         let path = dir.join(&manifest_name);
         bytes += file_size(&path);
-        match Manifest::read(&path) {
-            Ok(manifest) => {
-                created_utc = manifest.created_utc;
-                verification = match manifest.verification.result {
-                    VerificationResult::Passed => VerifyState::Passed,
-                    VerificationResult::Failed => VerifyState::Failed,
-                };
-            }
-            Err(error) => {
-                tracing::debug!(backup = %entry.name, %error, "manifest unreadable, backup kept");
-                scan.unreadable.push((entry.name.clone(), error.to_string()));
-                return;
-            }
-        }
+        let manifest = Manifest::read(&path)?;
+        created_utc = manifest.created_utc;
+        verification = match manifest.verification.result {
+            VerificationResult::Passed => VerifyState::Passed,
+            VerificationResult::Failed => VerifyState::Failed,
+        };
     }
 
     let manifest = has_manifest.then_some(manifest_name);
@@ -292,6 +282,7 @@ fn scan_backup(
         verification,
         legacy: false,
     });
+    Ok(())
 }
 
 /// Regular files directly in `dir`. Symbolic links, directories and the lock file are skipped.
@@ -334,6 +325,11 @@ fn manifests_with_backup(names: &HashSet<&str>, database: &str) -> HashSet<Strin
 fn manifest_stem<'a>(name: &'a str, database: &str) -> Option<&'a str> {
     let backup = BackupName::parse_manifest(name)?;
     (backup.database == database).then(|| name.strip_suffix(MANIFEST_EXTENSION)).flatten()
+}
+
+/// A backup of the Python service: a visible `*.gpg` file not named like this product's.
+fn is_legacy(name: &str) -> bool {
+    name.ends_with(LEGACY_EXTENSION) && !name.starts_with('.') && BackupName::parse(name).is_none()
 }
 
 /// A `.partial` backup file or a manifest temporary file of the configured database.

@@ -132,7 +132,7 @@ fn source_from_entry(entry: &fs_err::DirEntry, database: &str) -> Option<Source>
             Some(source)
         }
         Some(_) => None,
-        None if format == BackupFormat::LegacyOpenPgp => Some(Source {
+        None if format == BackupFormat::LegacyOpenPgp && !name.starts_with('.') => Some(Source {
             path: entry.path(),
             name,
             format,
