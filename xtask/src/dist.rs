@@ -58,8 +58,6 @@ pub(crate) struct Artifacts {
     pub(crate) tarball: PathBuf,
     /// The `.sha256` file beside it.
     pub(crate) checksum_file: PathBuf,
-    /// Name of the bundle's top-level directory.
-    pub(crate) bundle_name: String,
 }
 
 /// Runs `cargo xtask dist`.
@@ -87,7 +85,7 @@ pub(crate) fn dist(root: &Path, options: &Args) -> Result<Artifacts> {
     let digest = sha256_hex(&tarball)?;
     fs_err::write(&checksum_file, format!("{digest}  {bundle_name}.tar.gz\n"))?;
 
-    Ok(Artifacts { tarball, checksum_file, bundle_name })
+    Ok(Artifacts { tarball, checksum_file })
 }
 
 /// Returns the files of the bundle other than the binaries.

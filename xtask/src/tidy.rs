@@ -176,8 +176,9 @@ pub(crate) struct Package {
 }
 
 impl Package {
+    /// Whether this is one of the product's library crates under `crates/`.
     fn is_library(&self, root: &Path) -> bool {
-        root.join(&self.dir).join("src/lib.rs").is_file()
+        self.dir.starts_with("crates") && root.join(&self.dir).join("src/lib.rs").is_file()
     }
 
     fn is_binary_package(&self) -> bool {
@@ -478,29 +479,23 @@ enum DependencyKind {
 }
 
 fn dependency_tables(manifest: &toml::Table) -> Vec<(DependencyKind, &toml::Table)> {
+    let mut tables = dependency_tables_of(manifest);
+    if let Some(targets) = manifest.get("target").and_then(|value| value.as_table()) {
+        for target in targets.values().filter_map(|value| value.as_table()) {
+            tables.extend(dependency_tables_of(target));
+        }
+    }
+    tables
+}
+
+/// The dependency tables directly in `table`: a manifest or one `[target.<cfg>]` table.
+fn dependency_tables_of(table: &toml::Table) -> Vec<(DependencyKind, &toml::Table)> {
     let kinds = [
         ("dependencies", DependencyKind::Normal),
         ("dev-dependencies", DependencyKind::Dev),
         ("build-dependencies", DependencyKind::Build),
     ];
-
-    let mut tables = Vec::new();
-    let mut add_from = |table: &'_ toml::Table| {
-        let mut found = Vec::new();
-        for (key, kind) in kinds {
-            if let Some(deps) = table.get(key).and_then(|value| value.as_table()) {
-                found.push((kind, deps));
-            }
-        }
-        found
-    };
-    tables.extend(add_from(manifest));
-    if let Some(targets) = manifest.get("target").and_then(|value| value.as_table()) {
-        for target in targets.values().filter_map(|value| value.as_table()) {
-            tables.extend(add_from(target));
-        }
-    }
-    tables
+    kinds.into_iter().filter_map(|(key, kind)| Some((kind, table.get(key)?.as_table()?))).collect()
 }
 
 /// Dependencies a package lists in `[package.metadata.cargo-machete] ignored`, the key the
@@ -647,62 +642,77 @@ fn check_dockerfile(root: &Path, packages: &[Package]) -> Result<Vec<Problem>> {
     let binaries = binary_names(packages);
 
     let mut problems = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let words: Vec<&str> = line.split_whitespace().collect();
+    let instructions = dockerfile_instructions(&text);
+    for (number, instruction) in &instructions {
+        let words: Vec<&str> = instruction.split_whitespace().collect();
         match words.first().copied() {
-            Some("FROM") => {
-                problems.extend(check_rust_image(root, path, number, &words)?);
-            }
+            Some("FROM") => problems.extend(check_rust_image(root, path, *number, &words)?),
             Some("COPY") if !words.iter().any(|word| word.starts_with("--from")) => {
-                let sources = words.iter().skip(1).filter(|word| !word.starts_with("--"));
-                let sources: Vec<&&str> = sources.collect();
-                for source in sources.iter().take(sources.len().saturating_sub(1)) {
+                let sources: Vec<&str> =
+                    words.iter().skip(1).filter(|word| !word.starts_with("--")).copied().collect();
+                for source in &sources[..sources.len().saturating_sub(1)] {
                     let source = source.trim_start_matches("./").trim_end_matches('/');
-                    if !root.join(source).exists() {
-                        problems.push(Problem::line(
-                            path,
-                            number,
-                            format!("COPY of missing {source:?}"),
-                        ));
+                    let message = if !root.join(source).exists() {
+                        format!("COPY of missing {source:?}")
                     } else if ignored.iter().any(|pattern| pattern == source) {
-                        problems.push(Problem::line(
-                            path,
-                            number,
-                            format!("COPY of {source:?}, which .dockerignore excludes"),
-                        ));
-                    }
+                        format!("COPY of {source:?}, which .dockerignore excludes")
+                    } else {
+                        continue;
+                    };
+                    problems.push(Problem::line(path, *number, message));
                 }
             }
             _ => {}
         }
+
         let runs_cargo = words.contains(&"cargo");
         for pair in words.windows(2).filter(|_| runs_cargo) {
-            if matches!(pair[0], "-p" | "--package" | "--bin") {
-                let name = pair[1].trim_end_matches('\\');
-                if !binaries.contains(&name) {
-                    problems.push(Problem::line(
-                        path,
-                        number,
-                        format!("no binary package {name:?}"),
-                    ));
-                }
+            if matches!(pair[0], "-p" | "--package" | "--bin") && !binaries.contains(&pair[1]) {
+                let message = format!("no binary package {:?}", pair[1]);
+                problems.push(Problem::line(path, *number, message));
             }
         }
     }
 
     for binary in &binaries {
         if !text.contains(&format!("/{binary}")) {
-            problems.push(Problem::file(
-                path,
-                format!("binary {binary} is not installed in the image"),
-            ));
+            let message = format!("binary {binary} is not installed in the image");
+            problems.push(Problem::file(path, message));
         }
     }
-    if !text.lines().any(|line| line.starts_with("HEALTHCHECK") && line.contains("health")) {
+    let has_healthcheck = instructions.iter().any(|(_, instruction)| {
+        instruction.starts_with("HEALTHCHECK")
+            && instruction.contains("\"backup_cron\", \"health\"")
+    });
+    if !has_healthcheck {
         problems.push(Problem::file(path, "no HEALTHCHECK running `backup_cron health`"));
     }
     Ok(problems)
+}
+
+/// Splits a Dockerfile into instructions with the number of their first line, joining lines
+/// continued with a trailing `\\` and dropping comments.
+fn dockerfile_instructions(text: &str) -> Vec<(usize, String)> {
+    let mut instructions = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_none()) {
+            continue;
+        }
+        let (content, continued) = match trimmed.strip_suffix('\\') {
+            Some(content) => (content, true),
+            None => (trimmed, false),
+        };
+        let (_, instruction) = current.get_or_insert_with(|| (index + 1, String::new()));
+        instruction.push_str(content);
+        instruction.push(' ');
+        if !continued {
+            instructions.extend(current.take());
+        }
+    }
+    instructions.extend(current);
+    instructions
 }
 
 /// Checks that a `FROM rust:X.Y...` line uses the toolchain pinned in `rust-toolchain.toml`.
@@ -829,6 +839,18 @@ mod tests {
     fn source_file_in_tests_dir_is_all_test_code() {
         let source = SourceFile::new(PathBuf::from("crates/x/tests/x.rs"), "//! t\n".to_owned());
         assert_eq!(source.non_test_lines().count(), 0);
+    }
+
+    #[test]
+    fn dockerfile_instructions_join_continued_lines() {
+        let text = "# comment\nFROM debian\nRUN apt-get update \\\n    && true\n\nCMD [\"x\"]\n";
+        let instructions = dockerfile_instructions(text);
+        let numbers: Vec<usize> = instructions.iter().map(|(number, _)| *number).collect();
+        assert_eq!(numbers, vec![2, 3, 6]);
+        assert_eq!(
+            instructions[1].1.split_whitespace().collect::<Vec<_>>().join(" "),
+            "RUN apt-get update && true"
+        );
     }
 
     #[test]

@@ -106,8 +106,9 @@ fn dist_bundle_runs_unpacked() {
         .output()
         .expect("the system tar command is needed to unpack the bundle");
     assert_success(&tar, "tar -xzf");
-    assert_eq!(file_names(&unpacked), vec![artifacts.bundle_name.clone()]);
-    let bundle = unpacked.join(&artifacts.bundle_name);
+    let bundle_name = tarball_name.strip_suffix(".tar.gz").unwrap();
+    assert_eq!(file_names(&unpacked), vec![bundle_name.to_owned()]);
+    let bundle = unpacked.join(bundle_name);
 
     // Every bundled file is there, binaries executable.
     for file in bundled_files(&root).unwrap() {
