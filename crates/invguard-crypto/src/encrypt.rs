@@ -3,8 +3,10 @@
 use std::io::{Read, Write};
 
 use pgp::{
-    composed::MessageBuilder,
+    composed::{Esk, MessageBuilder},
     crypto::{hash::HashAlgorithm, sym::SymmetricKeyAlgorithm},
+    packet::{PublicKeyEncryptedSessionKey, SymKeyEncryptedSessionKey},
+    ser::Serialize,
     types::StringToKey,
 };
 use rand::{CryptoRng, Rng};
@@ -14,6 +16,8 @@ use crate::{
     recipient::EncryptionKey,
     stream::{IoErrorSlot, TrackedReader, TrackedWriter},
 };
+
+const SYMMETRIC_ALGORITHM: SymmetricKeyAlgorithm = SymmetricKeyAlgorithm::AES256;
 
 /// The coded S2K iteration count 255: 65,011,712 bytes hashed, the maximum OpenPGP allows.
 ///
@@ -139,32 +143,59 @@ fn check_keys(keys: &EncryptionKeys) -> Result<(), CryptoError> {
     Ok(())
 }
 
+/// Writes the session key packets, PKESKs first and SKESKs after them as `gpg -c -e` does,
+/// then lets rPGP write the encrypted data.
+///
+/// rPGP's builder writes SKESKs first. GnuPG 2.2 then asks for the passphrase before it
+/// looks at the PKESKs and fails in batch mode even when it holds the secret key, so this
+/// function writes the packets itself and hands the builder none.
 fn write_message<R: Read, W: Write>(
     reader: R,
-    writer: W,
+    mut writer: W,
     keys: &EncryptionKeys,
     options: &EncryptOptions,
 ) -> Result<(), CryptoError> {
     let mut rng = rand::thread_rng();
-    let mut builder =
-        MessageBuilder::from_reader("", reader).seipd_v1(&mut rng, SymmetricKeyAlgorithm::AES256);
+    let builder = MessageBuilder::from_reader("", reader).seipd_v1(&mut rng, SYMMETRIC_ALGORITHM);
+    let session_key = builder.session_key().clone();
+
+    for recipient in &keys.recipients {
+        let packet = match recipient.encryption_key() {
+            EncryptionKey::Primary(key) => PublicKeyEncryptedSessionKey::from_session_key_v3(
+                &mut rng,
+                &session_key,
+                SYMMETRIC_ALGORITHM,
+                key,
+            ),
+            EncryptionKey::Subkey(key) => PublicKeyEncryptedSessionKey::from_session_key_v3(
+                &mut rng,
+                &session_key,
+                SYMMETRIC_ALGORITHM,
+                key,
+            ),
+        }
+        .map_err(|error| CryptoError::pgp("public-key encryption", error))?;
+        write_esk(Esk::PublicKeyEncryptedSessionKey(packet), &mut writer)?;
+    }
 
     if let Some(passphrase) = &keys.passphrase {
         let password = passphrase.to_password();
         for _ in 0..PASSPHRASE_PACKETS {
             let s2k = options.s2k_strength.string_to_key(&mut rng);
-            builder
-                .encrypt_with_password(s2k, &password)
-                .map_err(|error| CryptoError::pgp("passphrase encryption", error))?;
+            let packet = SymKeyEncryptedSessionKey::encrypt_v4(
+                &password,
+                &session_key,
+                s2k,
+                SYMMETRIC_ALGORITHM,
+            )
+            .map_err(|error| CryptoError::pgp("passphrase encryption", error))?;
+            write_esk(Esk::SymKeyEncryptedSessionKey(packet), &mut writer)?;
         }
-    }
-    for recipient in &keys.recipients {
-        let added = match recipient.encryption_key() {
-            EncryptionKey::Primary(key) => builder.encrypt_to_key(&mut rng, key),
-            EncryptionKey::Subkey(key) => builder.encrypt_to_key(&mut rng, key),
-        };
-        added.map_err(|error| CryptoError::pgp("public-key encryption", error))?;
     }
 
     builder.to_writer(&mut rng, writer).map_err(|error| CryptoError::pgp("encryption", error))
+}
+
+fn write_esk<W: Write>(esk: Esk, mut writer: W) -> Result<(), CryptoError> {
+    esk.to_writer(&mut writer).map_err(|error| CryptoError::pgp("encryption", error))
 }

@@ -4,5 +4,9 @@
 mod errors;
 #[path = "crypto/gpg.rs"]
 mod gpg;
+#[path = "crypto/inspect.rs"]
+mod inspect;
 #[path = "crypto/passphrase.rs"]
 mod passphrase;
+#[path = "crypto/public_key.rs"]
+mod public_key;
