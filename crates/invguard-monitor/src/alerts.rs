@@ -192,7 +192,8 @@ impl AlertStore {
     pub(crate) fn save(&self) -> Result<(), MonitorError> {
         let path = self.path();
         let temporary = self.dir.join(format!(".{STATE_FILE}.tmp-{}", std::process::id()));
-        let error = |operation, source| MonitorError::State { operation, path: path.clone(), source };
+        let error =
+            |operation, source| MonitorError::State { operation, path: path.clone(), source };
 
         let mut text = serde_json::to_vec_pretty(&self.state).unwrap_or_default();
         text.push(b'\n');
@@ -203,7 +204,9 @@ impl AlertStore {
             .mode(0o600)
             .open(&temporary)
             .map_err(|source| error("write", source))?;
-        file.write_all(&text).and_then(|()| file.sync_all()).map_err(|source| error("write", source))?;
+        file.write_all(&text)
+            .and_then(|()| file.sync_all())
+            .map_err(|source| error("write", source))?;
         drop(file);
 
         fs_err::rename(&temporary, &path).map_err(|source| error("replace", source))?;

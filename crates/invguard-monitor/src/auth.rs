@@ -127,7 +127,11 @@ impl ApiClient {
         }
     }
 
-    fn get_with_token(&mut self, path: &str, now: DateTime<Utc>) -> Result<HttpResponse, ApiFailure> {
+    fn get_with_token(
+        &mut self,
+        path: &str,
+        now: DateTime<Utc>,
+    ) -> Result<HttpResponse, ApiFailure> {
         self.ensure_token(now)?;
         let url = self.url(path);
         let bearer = self.bearer();

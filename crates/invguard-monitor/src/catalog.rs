@@ -55,8 +55,10 @@ impl BackupCatalog for ManifestCatalog {
         let mut backups = Vec::new();
         for entry in fs_err::read_dir(dir)? {
             let path = entry?.path();
-            let is_manifest =
-                path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.ends_with(".manifest.json"));
+            let is_manifest = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.ends_with(".manifest.json"));
             if is_manifest {
                 backups.push(read_manifest(&path)?);
             }
@@ -99,7 +101,9 @@ fn read_manifest(path: &Path) -> Result<BackupSummary, Box<dyn Error + Send + Sy
         .map_err(|error| format!("invalid manifest {}: {error}", path.display()))?;
     if manifest.format_version != 1 {
         let version = manifest.format_version;
-        return Err(format!("manifest {} has unknown format_version {version}", path.display()).into());
+        return Err(
+            format!("manifest {} has unknown format_version {version}", path.display()).into()
+        );
     }
 
     let verification = match manifest.verification {

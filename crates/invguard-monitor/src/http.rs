@@ -285,7 +285,10 @@ fn classify_io(error: &std::io::Error) -> HttpFailure {
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => {
             HttpFailure::Other("connection closed by the server".into())
         }
-        _ => HttpFailure::Other(format!("I/O error: {}", error.kind())),
+        // std's resolver reports a failed lookup with an uncategorized error of this text.
+        _ if error.to_string().starts_with("failed to lookup address") => HttpFailure::HostNotFound,
+        // The messages of std's I/O errors name no host or URL.
+        _ => HttpFailure::Other(format!("I/O error: {error}")),
     }
 }
 

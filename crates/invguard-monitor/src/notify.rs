@@ -247,10 +247,9 @@ fn attempt_delivery(
     let request = payload::http_request(notifier, notice, host).ok_or_else(|| {
         AttemptError::Permanent("this notifier kind is not supported by this build".into())
     })?;
-    let response = http.send(&request.as_request()).map_err(|failure| AttemptError::Retry {
-        reason: failure.to_string(),
-        after: None,
-    })?;
+    let response = http
+        .send(&request.as_request())
+        .map_err(|failure| AttemptError::Retry { reason: failure.to_string(), after: None })?;
 
     match response.status {
         200..=299 => Ok(()),

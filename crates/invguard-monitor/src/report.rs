@@ -67,7 +67,8 @@ impl Report {
         let _ = writeln!(text, "{:name_width$}  {:8}  SUMMARY", "CHECK", "LEVEL");
         for check in &self.checks {
             let level = paint(check.level, &format!("{:8}", check.level.as_str()), color);
-            let _ = writeln!(text, "{:name_width$}  {level}  {}", check.name.as_str(), check.summary);
+            let _ =
+                writeln!(text, "{:name_width$}  {level}  {}", check.name.as_str(), check.summary);
         }
         let _ = writeln!(text);
         let overall = paint(self.level(), self.level().as_str(), color);
@@ -109,9 +110,8 @@ impl CheckResult {
 /// One performance data item: `'label'=value[UOM];[warn];[crit];[min];[max]`, with
 /// trailing empty fields left out.
 fn perfdata(metric: &Metric) -> String {
-    let fields = [metric.warn, metric.crit, metric.min, metric.max].map(|value| {
-        value.map(format_number).unwrap_or_default()
-    });
+    let fields = [metric.warn, metric.crit, metric.min, metric.max]
+        .map(|value| value.map(format_number).unwrap_or_default());
     let used = fields.iter().rposition(|field| !field.is_empty()).map_or(0, |last| last + 1);
     let label = metric.label.replace('\'', "");
     let mut item = format!("'{label}'={}{}", format_number(metric.value), metric.unit);

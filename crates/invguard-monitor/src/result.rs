@@ -139,7 +139,15 @@ pub struct Metric {
 impl Metric {
     /// A metric without thresholds or bounds.
     pub fn new(label: &str, value: f64, unit: &'static str) -> Metric {
-        Metric { label: label.to_owned(), value, unit, warn: None, crit: None, min: None, max: None }
+        Metric {
+            label: label.to_owned(),
+            value,
+            unit,
+            warn: None,
+            crit: None,
+            min: None,
+            max: None,
+        }
     }
 
     /// Sets the warning threshold.

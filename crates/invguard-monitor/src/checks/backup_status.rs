@@ -66,7 +66,10 @@ fn judge(
 ) -> (Level, String) {
     if let Verification::Failed(message) = &newest.verification {
         let reason = message.as_deref().map(|text| format!(": {text}")).unwrap_or_default();
-        return (Level::Critical, format!("newest backup {} failed verification{reason}", newest.name));
+        return (
+            Level::Critical,
+            format!("newest backup {} failed verification{reason}", newest.name),
+        );
     }
     let Some(verified) = verified else {
         return (Level::Critical, format!("no verified backup; the newest is {}", newest.name));

@@ -59,7 +59,9 @@ fn check_readable(path: &Path) -> Result<u64, String> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!("database {} not found", path.display()));
         }
-        Err(error) => return Err(format!("cannot inspect database {}: {}", path.display(), error.kind())),
+        Err(error) => {
+            return Err(format!("cannot inspect database {}: {}", path.display(), error.kind()));
+        }
     };
     if !metadata.is_file() {
         return Err(format!("database {} is not a regular file", path.display()));

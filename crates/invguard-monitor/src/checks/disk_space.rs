@@ -60,7 +60,12 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
         let parts: Vec<String> = usages
             .iter()
             .map(|usage| {
-                format!("{} {:.1} GB free ({:.1}% used)", usage.role, gb(usage.free_bytes), usage.used_percentage)
+                format!(
+                    "{} {:.1} GB free ({:.1}% used)",
+                    usage.role,
+                    gb(usage.free_bytes),
+                    usage.used_percentage
+                )
             })
             .collect();
         parts.join(", ")
@@ -150,12 +155,16 @@ fn judge(usage: &Usage, next_backup: Option<u64>, config: &Config) -> Vec<(Level
     }
     if free_gb < monitor.disk_space_gb {
         let limit = monitor.disk_space_gb;
-        findings.push((Level::Warning, format!("{role} file system has {free_gb:.2} GB free, below {limit} GB")));
+        findings.push((
+            Level::Warning,
+            format!("{role} file system has {free_gb:.2} GB free, below {limit} GB"),
+        ));
     }
     if usage.used_percentage > monitor.disk_usage_percentage {
         let used = round(usage.used_percentage, 1);
         let limit = monitor.disk_usage_percentage;
-        findings.push((Level::Warning, format!("{role} file system is {used}% full, above {limit}%")));
+        findings
+            .push((Level::Warning, format!("{role} file system is {used}% full, above {limit}%")));
     }
     findings
 }
@@ -163,8 +172,9 @@ fn judge(usage: &Usage, next_backup: Option<u64>, config: &Config) -> Vec<(Level
 /// Runs statvfs on `path`, or on its nearest existing ancestor when it does not exist yet.
 fn measure(role: &'static str, path: &Path) -> Result<Usage, String> {
     let existing = path.ancestors().find(|ancestor| ancestor.exists()).unwrap_or(Path::new("/"));
-    let stats = rustix::fs::statvfs(existing)
-        .map_err(|error| format!("cannot read file system usage of {}: {error}", existing.display()))?;
+    let stats = rustix::fs::statvfs(existing).map_err(|error| {
+        format!("cannot read file system usage of {}: {error}", existing.display())
+    })?;
     let device = fs_err::metadata(existing).map(|metadata| metadata.dev()).unwrap_or_default();
 
     let block = stats.f_frsize;

@@ -7,8 +7,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use invguard_config::Config;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::auth::{ApiClient, ApiFailure};
@@ -53,7 +53,10 @@ pub(crate) fn run(api: &mut ApiClient, config: &Config, now: DateTime<Utc>) -> C
         (Level::Ok, "the inventory has no items".to_owned())
     } else if alert {
         let limit = round(threshold * 100.0, 1);
-        (Level::Warning, format!("{count} of {total} items ({percent}%) are low on stock, above {limit}%"))
+        (
+            Level::Warning,
+            format!("{count} of {total} items ({percent}%) are low on stock, above {limit}%"),
+        )
     } else {
         (Level::Ok, format!("{count} of {total} items ({percent}%) are low on stock"))
     };
@@ -66,7 +69,9 @@ pub(crate) fn run(api: &mut ApiClient, config: &Config, now: DateTime<Utc>) -> C
         .detail("low_stock_percentage", round(ratio, 4))
         .detail("items_listed", listed.len())
         .detail("items", listed)
-        .metric(Metric::new("low_stock_items", count as f64, "").range(Some(0.0), Some(total as f64)))
+        .metric(
+            Metric::new("low_stock_items", count as f64, "").range(Some(0.0), Some(total as f64)),
+        )
         .metric(
             Metric::new("low_stock_ratio", percent, "%")
                 .warn(round(threshold * 100.0, 2))
@@ -146,7 +151,9 @@ fn parse_low_stock(body: &[u8]) -> Result<Vec<Value>, Problem> {
 fn summarize_item(index: usize, item: &Value) -> Result<Value, Problem> {
     let Value::Object(fields) = item else {
         let found = json_kind(item);
-        return Err(Problem::unknown(format!("returned {found} as item {index}, expected an object")));
+        return Err(Problem::unknown(format!(
+            "returned {found} as item {index}, expected an object"
+        )));
     };
     let minimum = MINIMUM_FIELDS.iter().find_map(|key| fields.get(*key)).cloned();
 

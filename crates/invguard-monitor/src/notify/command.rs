@@ -40,7 +40,10 @@ pub(super) fn run(
     if status.success() {
         return Ok(());
     }
-    Err(AttemptError::Retry { reason: format!("{} exited with {status}", program.display()), after: None })
+    Err(AttemptError::Retry {
+        reason: format!("{} exited with {status}", program.display()),
+        after: None,
+    })
 }
 
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {

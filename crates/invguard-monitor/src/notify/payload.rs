@@ -52,7 +52,12 @@ pub(super) fn http_request<'a>(
     notice: &Notice,
     host: &str,
 ) -> Option<NotifierRequest<'a>> {
-    let json = |url, value| NotifierRequest { url, token: None, body: Body::Json(value), headers: Vec::new() };
+    let json = |url, value| NotifierRequest {
+        url,
+        token: None,
+        body: Body::Json(value),
+        headers: Vec::new(),
+    };
     let request = match notifier {
         NotifierConfig::Webhook { url } => json(url, webhook_json(notice, host)),
         NotifierConfig::Slack { url } => json(url, json!({"text": message_text(notice, host)})),

@@ -155,9 +155,11 @@ fn cycle_failing_notifier_does_not_block_others() {
         0,
         NotifierConfig::Slack { url: Secret::new(format!("http://{closed}/services/T0/B0/x")) },
     );
-    fixture.config.monitor.notifiers.push(NotifierConfig::Discord {
-        url: Secret::new(broken.url("/api/webhooks/1/token")),
-    });
+    fixture
+        .config
+        .monitor
+        .notifiers
+        .push(NotifierConfig::Discord { url: Secret::new(broken.url("/api/webhooks/1/token")) });
     let mut store = AlertStore::open(&fixture.config.state.dir).unwrap();
     let mut monitor = fixture.monitor();
     break_health(&backend);

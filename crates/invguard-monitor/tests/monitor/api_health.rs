@@ -48,7 +48,10 @@ fn api_health_error_body_is_critical() {
     let result = Fixture::new(&backend).monitor().check(CheckName::ApiHealth, t0());
 
     assert_eq!(result.level, Level::Critical);
-    assert_eq!(result.summary, "GET /health returned HTTP 200 but the body reports status \"error\"");
+    assert_eq!(
+        result.summary,
+        "GET /health returned HTTP 200 but the body reports status \"error\""
+    );
 }
 
 #[test]
@@ -61,7 +64,11 @@ fn api_health_expected_field_mismatch() {
     let result = fixture.monitor().check(CheckName::ApiHealth, t0());
 
     assert_eq!(result.level, Level::Critical);
-    assert!(result.summary.ends_with("\"db.state\" is \"degraded\", expected \"up\""), "{}", result.summary);
+    assert!(
+        result.summary.ends_with("\"db.state\" is \"degraded\", expected \"up\""),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
@@ -139,7 +146,8 @@ fn api_health_rejects_redirect_to_other_host() {
     let result = Fixture::new(&backend).monitor().check(CheckName::ApiHealth, t0());
 
     assert_eq!(result.level, Level::Critical);
-    let expected = format!("redirect to another host (127.0.0.1:{}) not followed", other.addr.port());
+    let expected =
+        format!("redirect to another host (127.0.0.1:{}) not followed", other.addr.port());
     assert!(result.summary.ends_with(&expected), "{}", result.summary);
     assert!(other.state().requests.is_empty());
 }

@@ -94,5 +94,9 @@ fn static_token_rejected_is_authentication_failure() {
 
     let result = fixture.monitor().check(CheckName::LowStock, t0());
     assert_eq!(result.level, Level::Critical);
-    assert!(result.summary.starts_with("authentication failed: GET /analytics/low-stock returned 401"), "{}", result.summary);
+    assert!(
+        result.summary.starts_with("authentication failed: GET /analytics/low-stock returned 401"),
+        "{}",
+        result.summary
+    );
 }

@@ -186,7 +186,11 @@ fn route(request: &Request, path: &str, state: &Mutex<BackendState>) -> (u16, St
                 return (401, json!({"error": "unauthorized"}).to_string());
             }
             let items: Vec<&Value> = if path.ends_with("low-stock") {
-                state.items.iter().filter(|item| item["quantity"].as_i64() < item["min_quantity"].as_i64()).collect()
+                state
+                    .items
+                    .iter()
+                    .filter(|item| item["quantity"].as_i64() < item["min_quantity"].as_i64())
+                    .collect()
             } else {
                 state.items.iter().collect()
             };

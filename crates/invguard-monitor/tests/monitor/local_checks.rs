@@ -108,7 +108,10 @@ fn disk_space_below_free_threshold_warns() {
 struct HugeBackupCatalog;
 
 impl BackupCatalog for HugeBackupCatalog {
-    fn list_backups(&self, _dir: &Path) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>> {
+    fn list_backups(
+        &self,
+        _dir: &Path,
+    ) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>> {
         Ok(vec![summary("inventory-huge.db.zst.gpg", t0(), u64::MAX / 4)])
     }
 }

@@ -64,7 +64,11 @@ fn low_stock_malformed_json_is_unknown() {
     let result = Fixture::new(&backend).monitor().check(CheckName::LowStock, t0());
 
     assert_eq!(result.level, Level::Unknown);
-    assert!(result.summary.starts_with("GET /items returned malformed JSON: "), "{}", result.summary);
+    assert!(
+        result.summary.starts_with("GET /items returned malformed JSON: "),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
@@ -87,7 +91,13 @@ fn low_stock_items_of_wrong_type_is_unknown() {
     let result = Fixture::new(&backend).monitor().check(CheckName::LowStock, t0());
 
     assert_eq!(result.level, Level::Unknown);
-    assert!(result.summary.starts_with("GET /items returned an unexpected shape: invalid type: string \"ten\""), "{}", result.summary);
+    assert!(
+        result
+            .summary
+            .starts_with("GET /items returned an unexpected shape: invalid type: string \"ten\""),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]

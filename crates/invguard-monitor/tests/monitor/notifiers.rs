@@ -217,7 +217,8 @@ fn logs_contain_no_secret() {
     assert!(logs.contains("logged in to the backend API"), "the login was not logged:\n{logs}");
     let tokens: Vec<String> = backend.state().valid_tokens.iter().cloned().collect();
     assert!(!tokens.is_empty());
-    let mut secrets = vec!["hunter2-password", "XXXXSECRETHOOK", "alerts-topic", "tk_ntfysecrettoken"];
+    let mut secrets =
+        vec!["hunter2-password", "XXXXSECRETHOOK", "alerts-topic", "tk_ntfysecrettoken"];
     secrets.extend(tokens.iter().map(String::as_str));
     for secret in secrets {
         assert!(!logs.contains(secret), "log output contains {secret:?}:\n{logs}");

@@ -1,0 +1,15 @@
+//! Tests of the real `monitor` executable against a test backend on 127.0.0.1: report
+//! snapshots, Nagios lines, exit codes, the monitoring cycle and `watch` with SIGTERM.
+
+#[allow(dead_code, reason = "the CLI tests use only part of the shared test backend")]
+#[path = "../../../crates/invguard-monitor/tests/monitor/backend.rs"]
+mod backend;
+#[path = "cli/support.rs"]
+mod support;
+
+#[path = "cli/cycle.rs"]
+mod cycle;
+#[path = "cli/exit_codes.rs"]
+mod exit_codes;
+#[path = "cli/output.rs"]
+mod output;
