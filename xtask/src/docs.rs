@@ -74,10 +74,18 @@ A key `retention.keep_last` is written in the file as
 keep_last = 7
 ```
 
-Durations are written with a unit: `90s`, `5m`, `12h`, `30d`, `2w`. Secrets are never shown by
-`backup_cron config`, in logs or in error messages. Prefer the `_file` form of a secret: the
-file should have mode 0600. Keys marked *environment only* are rejected in the file, so the
-configuration file never holds them.
+Values:
+
+- Durations have a unit: `90s`, `5m`, `12h`, `30d`, `2w`, `1h 30m`. A bare number is rejected.
+- Paths are absolute.
+- Lists are TOML arrays in the file and comma-separated in a variable.
+- An empty variable counts as unset, with a warning.
+- An unknown key or `INVGUARD_` variable is an error that suggests the nearest known name.
+
+Secrets are never shown by `backup_cron config`, in logs or in error messages. Prefer the
+`_file` form of a secret, with mode 0600; a looser mode gets a warning. Setting a secret and
+its `_file` key together is an error. Keys marked *environment only* are rejected in the file,
+so the configuration file never holds them.
 
 `backup_cron config` prints the effective configuration with the origin of every value.
 ";
@@ -169,6 +177,8 @@ fn escape_cell(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
 
     #[test]
@@ -191,6 +201,27 @@ mod tests {
         let api = names.iter().position(|name| *name == "api").unwrap();
         assert!(retention < api, "sections in order {names:?}");
         assert_eq!(names[0], "", "top-level keys first in {names:?}");
+    }
+
+    #[test]
+    fn example_config_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let passphrase_file = dir.path().join("passphrase");
+        fs_err::write(&passphrase_file, "example passphrase\n").unwrap();
+        fs_err::set_permissions(&passphrase_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let env = [
+            ("GPG_PASSPHRASE_FILE".to_owned(), passphrase_file.display().to_string()),
+            ("TZ".to_owned(), "UTC".to_owned()),
+        ];
+        let options = invguard_config::LoadOptions {
+            file: Some(crate::tidy::workspace_root().join("config.example.toml")),
+            env: Some(env.into_iter().collect()),
+        };
+
+        let loaded = invguard_config::Config::load(&options).unwrap();
+
+        assert_eq!(loaded.warnings, Vec::<String>::new());
+        assert_eq!(loaded.config.database.path, Path::new("/app/data/inventory.db"));
     }
 
     #[test]
