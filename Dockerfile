@@ -59,7 +59,8 @@ WORKDIR /app
 VOLUME ["/app/data", "/app/backups", "/app/state"]
 USER ${INVGUARD_UID}:${INVGUARD_GID}
 
-# `backup_cron health` exits 0 while the daemon's heartbeat is fresh.
+# `backup_cron health` exits 1 when the backend API does not answer, the daemon's heartbeat is
+# stale, or the newest verified backup is older than [monitor] backup_failure_hours.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
     CMD ["backup_cron", "health"]
 
