@@ -1,0 +1,160 @@
+//! Running commands under a stopwatch and GNU time, and the statistics of repeated runs.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::tools;
+use anyhow::{Context as _, bail};
+
+/// One run of one case.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sample {
+    /// Wall-clock time of the whole case, every step included.
+    pub wall: Duration,
+    /// Peak resident set size in bytes, for cases run under GNU time.
+    pub peak_rss: Option<u64>,
+    /// Size of what the case wrote, in bytes.
+    pub output_bytes: Option<u64>,
+}
+
+impl Sample {
+    /// Adds the time of a further step; the peak memory is the larger of the two.
+    pub fn then(self, step: Sample) -> Sample {
+        Sample {
+            wall: self.wall + step.wall,
+            peak_rss: self.peak_rss.max(step.peak_rss),
+            output_bytes: step.output_bytes.or(self.output_bytes),
+        }
+    }
+
+    /// Records the size of `path` as the output of the run.
+    pub fn with_output(self, path: &Path) -> anyhow::Result<Sample> {
+        Ok(Sample { output_bytes: Some(fs_err::metadata(path)?.len()), ..self })
+    }
+}
+
+/// The summary of repeated runs of one case.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// Fastest run.
+    pub min: Duration,
+    /// Median run (the lower middle one for an even count).
+    pub median: Duration,
+    /// Largest peak resident set size over all runs.
+    pub peak_rss: Option<u64>,
+    /// Output size of the last run.
+    pub output_bytes: Option<u64>,
+}
+
+impl Stats {
+    /// Summarises `samples`, which must not be empty.
+    pub fn of(samples: &[Sample]) -> Stats {
+        let mut walls: Vec<Duration> = samples.iter().map(|sample| sample.wall).collect();
+        walls.sort();
+        Stats {
+            min: walls.first().copied().unwrap_or_default(),
+            median: walls.get((walls.len().saturating_sub(1)) / 2).copied().unwrap_or_default(),
+            peak_rss: samples.iter().filter_map(|sample| sample.peak_rss).max(),
+            output_bytes: samples.last().and_then(|sample| sample.output_bytes),
+        }
+    }
+}
+
+/// Runs `case` `runs` times and collects the samples; the first error stops the loop.
+pub fn repeat(
+    runs: u32,
+    mut case: impl FnMut() -> anyhow::Result<Sample>,
+) -> anyhow::Result<Vec<Sample>> {
+    (0..runs).map(|_| case()).collect()
+}
+
+/// Runs `command` to completion and measures its wall time. When `rss_report` is given, the
+/// command must run under `/usr/bin/time -v -o <rss_report>`, and its peak memory is read from
+/// there.
+pub fn timed(command: &mut Command, rss_report: Option<&Path>) -> anyhow::Result<Sample> {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let output =
+        command.output().with_context(|| format!("cannot run {}", tools::describe(command)))?;
+    let wall = started.elapsed();
+
+    if !output.status.success() {
+        bail!(
+            "{} failed with {}: {}",
+            tools::describe(command),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let peak_rss = rss_report.map(read_peak_rss).transpose()?;
+    Ok(Sample { wall, peak_rss, output_bytes: None })
+}
+
+/// Runs `first | second` and measures the wall time until both ended.
+pub fn piped(first: &mut Command, second: &mut Command) -> anyhow::Result<Sample> {
+    let started = Instant::now();
+    let mut upstream = first
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", tools::describe(first)))?;
+    let pipe = upstream.stdout.take().context("no stdout pipe")?;
+
+    let downstream = second
+        .stdin(pipe)
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {}", tools::describe(second)))?;
+    let upstream = upstream.wait()?;
+    let wall = started.elapsed();
+
+    if !upstream.success() {
+        bail!("{} failed with {upstream}", tools::describe(first));
+    }
+    if !downstream.success() {
+        bail!("{} failed with {downstream}", tools::describe(second));
+    }
+    Ok(Sample { wall, peak_rss: None, output_bytes: None })
+}
+
+/// Reads "Maximum resident set size (kbytes)" from a `time -v` report, in bytes.
+fn read_peak_rss(report: &Path) -> anyhow::Result<u64> {
+    let text = fs_err::read_to_string(report)?;
+    parse_peak_rss(&text)
+        .with_context(|| format!("no maximum resident set size in {}", report.display()))
+}
+
+fn parse_peak_rss(report: &str) -> Option<u64> {
+    let line = report.lines().find(|line| line.contains("Maximum resident set size"))?;
+    let kilobytes: u64 = line.rsplit(':').next()?.trim().parse().ok()?;
+    Some(kilobytes * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_peak_rss_gnu_time_report() {
+        let report = "\tCommand being timed: \"true\"\n\
+                      \tMaximum resident set size (kbytes): 2048\n\
+                      \tExit status: 0\n";
+        assert_eq!(parse_peak_rss(report), Some(2048 * 1024));
+        assert_eq!(parse_peak_rss("Exit status: 0"), None);
+    }
+
+    #[test]
+    fn stats_min_and_median() {
+        let sample = |ms| Sample { wall: Duration::from_millis(ms), ..Sample::default() };
+        let stats = Stats::of(&[sample(30), sample(10), sample(20)]);
+        assert_eq!(stats.min, Duration::from_millis(10));
+        assert_eq!(stats.median, Duration::from_millis(20));
+    }
+
+    #[test]
+    fn timed_fails_on_nonzero_exit() {
+        let error = timed(&mut Command::new("false"), None).unwrap_err();
+        assert!(error.to_string().contains("false failed"), "{error}");
+    }
+}

@@ -1,0 +1,163 @@
+//! Helpers shared by the tasks: workspace paths, building the binaries, running and finding
+//! external programs, and private files.
+
+use std::ffi::OsStr;
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// A cargo build profile of the workspace binaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo build`: shares its artefacts with the test builds.
+    Dev,
+    /// `cargo build --release`: the figures of the benchmarks.
+    Release,
+}
+
+/// The workspace root, which holds `Cargo.toml` and `target/`.
+pub fn workspace_root() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+}
+
+/// The cargo target directory (`CARGO_TARGET_DIR` or `<workspace>/target`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Builds the `backup_cron` binary with `profile` and returns its path.
+pub fn build_backup_cron(profile: Profile) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace_root()).args(["build", "--quiet", "--package", "backup_cron"]);
+    let subdir = match profile {
+        Profile::Dev => "debug",
+        Profile::Release => {
+            command.arg("--release");
+            "release"
+        }
+    };
+
+    let status = command.status().context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build --package backup_cron failed with {status}");
+    }
+    Ok(target_dir().join(subdir).join("backup_cron"))
+}
+
+/// Returns the path of `program` if it is an executable file on `PATH`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs_err::metadata(candidate)
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Returns the first line `program args` prints, or `None` when it cannot be run.
+pub fn program_version(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    let text = if output.stdout.is_empty() { output.stderr } else { output.stdout };
+    String::from_utf8_lossy(&text).lines().next().map(|line| line.trim().to_string())
+}
+
+/// The program and arguments of `command`, for messages.
+pub fn describe(command: &Command) -> String {
+    let parts = std::iter::once(command.get_program()).chain(command.get_args());
+    parts.map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
+}
+
+/// Creates `dir` and its missing parents with mode 0700.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))
+}
+
+/// Writes `contents` to a new file at `path` with mode 0600, replacing any file there.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    remove_file_if_exists(path)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Removes `path`; a file that does not exist is not an error.
+pub fn remove_file_if_exists(path: &Path) -> anyhow::Result<()> {
+    match fs_err::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The newest encrypted backup (`*.db.zst.gpg`) in `dir`. Backup names carry their UTC time,
+/// so they sort by age.
+pub fn newest_backup(dir: &Path) -> anyhow::Result<PathBuf> {
+    let mut backups: Vec<PathBuf> = fs_err::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.to_string_lossy().ends_with(".db.zst.gpg"))
+        .collect();
+    backups.sort();
+    backups.pop().with_context(|| format!("no backup found in {}", dir.display()))
+}
+
+/// A random passphrase of 32 alphanumeric characters.
+pub fn random_passphrase() -> String {
+    use rand::Rng as _;
+    use rand::distributions::Alphanumeric;
+
+    rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+}
+
+/// Formats a byte count with a binary unit, e.g. `41.3 MiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn format_bytes_units() {
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(100 * 1024 * 1024), "100.0 MiB");
+    }
+
+    #[test]
+    fn write_private_file_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        write_private_file(&path, b"one").unwrap();
+        write_private_file(&path, b"two").unwrap();
+
+        let meta = fs_err::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs_err::read(&path).unwrap(), b"two");
+    }
+}
