@@ -2,7 +2,9 @@
 //! invariants over arbitrary ones, and cleanup of real backup directories.
 
 mod retention {
+    mod cleanup;
     mod decisions;
+    mod files;
     mod history;
     mod invariants;
 }
