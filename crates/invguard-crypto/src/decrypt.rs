@@ -208,10 +208,9 @@ fn any_in_chain(
     if test(error) {
         return true;
     }
-    if let Some(inner) = error.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-        if any_in_chain(inner, test) {
-            return true;
-        }
+    let wrapped = error.downcast_ref::<io::Error>().and_then(io::Error::get_ref);
+    if wrapped.is_some_and(|inner| any_in_chain(inner, test)) {
+        return true;
     }
     error.source().is_some_and(|source| any_in_chain(source, test))
 }

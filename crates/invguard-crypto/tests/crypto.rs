@@ -6,7 +6,11 @@ mod errors;
 mod gpg;
 #[path = "crypto/inspect.rs"]
 mod inspect;
+#[path = "crypto/logging.rs"]
+mod logging;
 #[path = "crypto/passphrase.rs"]
 mod passphrase;
 #[path = "crypto/public_key.rs"]
 mod public_key;
+#[path = "crypto/roundtrip.rs"]
+mod roundtrip;
