@@ -11,7 +11,38 @@
 //!
 //! This crate never prints, never logs a secret and never sets up logging. Secrets are held in
 //! [`Secret`], whose `Debug` and `Display` print `<redacted>` and which zeroizes on drop; child
-//! processes started through [`secret_free_command`] inherit no secret variable.
+//! processes started through [`secret_free_command`] inherit no secret variable. The only log
+//! lines are `debug` events with file paths and warnings, which never contain a secret.
+//!
+//! Loading never fails for a missing passphrase, so commands that do not encrypt keep working;
+//! `backup` calls [`Config::require_encryption_keys`] first. There is no default passphrase.
+//!
+//! # Example
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::path::Path;
+//!
+//! use invguard_config::{Config, LoadOptions, Origin};
+//!
+//! // Tests and embedding programs pass the environment as a map.
+//! let env = HashMap::from([
+//!     ("BACKUP_PATH".to_owned(), "/srv/backups".to_owned()),
+//!     ("INVGUARD_RETENTION__KEEP_DAILY".to_owned(), "14".to_owned()),
+//!     ("TZ".to_owned(), "Europe/Berlin".to_owned()),
+//! ]);
+//! let loaded = Config::load(&LoadOptions { file: None, env: Some(env) })?;
+//!
+//! let config = &loaded.config;
+//! assert_eq!(config.retention.keep_daily, Some(14));
+//! assert_eq!(config.backup.temp_dir, Path::new("/srv/backups/.invguard-tmp"));
+//! assert_eq!(*loaded.origins.get("backup.dir"), Origin::Env("BACKUP_PATH".to_owned()));
+//! assert!(loaded.render_toml().contains("dir = \"/srv/backups\"  # BACKUP_PATH"));
+//!
+//! // No passphrase is configured, so `backup` stops here and says how to configure one.
+//! assert!(config.require_encryption_keys().is_err());
+//! # Ok::<(), invguard_config::ConfigError>(())
+//! ```
 #![deny(missing_docs)]
 
 mod api;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use toml::Value;
 
 use crate::load::{Loaded, Origins};
+use crate::registry::JOB_NAMES;
 use crate::{
     EncryptionMode, JobConfig, JobSchedule, LogFormat, LogLevel, NotifierConfig, Secret,
     VerifyLevel,
@@ -22,6 +23,7 @@ impl Loaded {
     /// value appear as comments.
     pub fn render_toml(&self) -> String {
         let mut out = Renderer { out: String::new(), loaded: self };
+
         out.comment("Effective configuration of InvGuard Cron. The comment after each value says");
         out.comment("where it came from: `default`, `file PATH` or an environment variable.");
         out.render_all();
@@ -101,8 +103,10 @@ impl Renderer<'_> {
         self.retention();
         self.api();
         self.monitor();
-        for (name, job) in &config.jobs.jobs {
-            self.job(name, job);
+        for name in JOB_NAMES {
+            if let Some(job) = config.jobs.jobs.get(name) {
+                self.job(name, job);
+            }
         }
 
         self.table("[daemon]");
@@ -277,11 +281,46 @@ fn paths_value(paths: &[std::path::PathBuf]) -> Option<Value> {
     Some(Value::Array(paths.iter().map(|path| path_value(path)).collect()))
 }
 
+/// Writes a duration in its largest whole unit (`30d`, `6h`, `90s`), which reads better than
+/// humantime's `30days` and parses back to the same value.
 fn duration(duration: Duration) -> Value {
-    Value::String(humantime::format_duration(duration).to_string())
+    const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+
+    let seconds = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        return Value::String(humantime::format_duration(duration).to_string());
+    }
+    if seconds == 0 {
+        return Value::String("0s".to_owned());
+    }
+    let (unit, size) =
+        UNITS.into_iter().find(|(_, size)| seconds.is_multiple_of(*size)).unwrap_or(("s", 1));
+    Value::String(format!("{}{unit}", seconds / size))
 }
 
 /// Converts a count to a TOML integer, saturating at `i64::MAX`.
 fn integer(count: u64) -> Value {
     Value::Integer(i64::try_from(count).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_uses_largest_whole_unit() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_secs(300), "5m"),
+            (Duration::from_secs(6 * 3600), "6h"),
+            (Duration::from_secs(30 * 86_400), "30d"),
+            (Duration::from_secs(86_400 + 60), "1441m"),
+            (Duration::from_millis(1500), "1s 500ms"),
+        ];
+        for (value, written) in cases {
+            assert_eq!(duration(value), Value::String(written.to_owned()), "{value:?}");
+            assert_eq!(humantime::parse_duration(written).unwrap(), value);
+        }
+    }
 }

@@ -26,25 +26,25 @@ use tempfile::TempDir;
 
 /// A temporary directory for configuration and secret files.
 #[derive(Debug)]
-pub struct Fixture {
+struct Fixture {
     dir: TempDir,
 }
 
 impl Fixture {
-    pub fn new() -> Self {
+    fn new() -> Self {
         Fixture { dir: tempfile::tempdir().unwrap() }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// Writes a file with mode 0600 and returns its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    fn write(&self, name: &str, text: &str) -> PathBuf {
         self.write_with_mode(name, text, 0o600)
     }
 
-    pub fn write_with_mode(&self, name: &str, text: &str, mode: u32) -> PathBuf {
+    fn write_with_mode(&self, name: &str, text: &str, mode: u32) -> PathBuf {
         let path = self.path(name);
         fs_err::write(&path, text).unwrap();
         fs_err::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -52,14 +52,14 @@ impl Fixture {
     }
 
     /// Replaces the temporary directory in `text` with `[TMP]`, for snapshots.
-    pub fn redact(&self, text: &str) -> String {
+    fn redact(&self, text: &str) -> String {
         text.replace(&self.dir.path().display().to_string(), "[TMP]")
     }
 }
 
 /// Builds an environment from pairs; `TZ=UTC` is added unless the pairs set a time zone, so no
 /// test depends on the zone of the machine.
-pub fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     let mut env: HashMap<String, String> =
         pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
     if !env.contains_key("INVGUARD_TIMEZONE") {
@@ -69,19 +69,19 @@ pub fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 /// Loads from an optional file and an environment built by [`env`].
-pub fn load(file: Option<&Path>, pairs: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
+fn load(file: Option<&Path>, pairs: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
     Config::load(&LoadOptions { file: file.map(Path::to_owned), env: Some(env(pairs)) })
 }
 
 /// Runs `assertions` with insta storing snapshots in `tests/snapshots`.
-pub fn with_snapshots(assertions: impl FnOnce()) {
+fn with_snapshots(assertions: impl FnOnce()) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.bind(assertions);
 }
 
 /// Formats an error with its chain of sources, the way the binaries print it.
-pub fn error_chain(error: &dyn Error) -> String {
+fn error_chain(error: &dyn Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
