@@ -74,24 +74,6 @@ pub enum Command {
     Run,
 }
 
-impl Command {
-    /// Returns the subcommand name as typed on the command line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Backup => "backup",
-            Command::Verify(_) => "verify",
-            Command::List(_) => "list",
-            Command::Config => "config",
-            Command::Restore(_) => "restore",
-            Command::Cleanup(_) => "cleanup",
-            Command::Health => "health",
-            Command::Schedule(_) => "schedule",
-            Command::Jobs => "jobs",
-            Command::Run => "run",
-        }
-    }
-}
-
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -172,6 +154,11 @@ pub struct RestoreArgs {
     /// Secret key file for backups encrypted to a public key.
     #[arg(long, value_name = "FILE")]
     pub secret_key: Option<PathBuf>,
+
+    /// File with the passphrase of the secret key; overrides
+    /// `[encryption] secret_key_passphrase_file`.
+    #[arg(long, value_name = "FILE")]
+    pub secret_key_passphrase_file: Option<PathBuf>,
 }
 
 /// Arguments of `cleanup`.

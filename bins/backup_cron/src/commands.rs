@@ -15,7 +15,9 @@ mod schedule;
 mod verify;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+
+use invguard_backup::VerificationLevel;
+use invguard_config::{Config, Loaded};
 
 use crate::cli::Command;
 use crate::exit::{Exit, UsageError};
@@ -23,16 +25,21 @@ use crate::exit::{Exit, UsageError};
 /// What every command gets besides its own arguments.
 #[derive(Debug)]
 pub struct Context {
-    /// The `--config` file, if one was given.
-    pub config_file: Option<PathBuf>,
+    /// The loaded configuration with the origin of each value.
+    pub loaded: Loaded,
     /// Whether stderr is a terminal, so progress bars are drawn.
     pub interactive: bool,
 }
 
 impl Context {
     /// Builds the context for this process.
-    pub fn new(config_file: Option<PathBuf>) -> Self {
-        Context { config_file, interactive: std::io::stderr().is_terminal() }
+    pub fn new(loaded: Loaded) -> Self {
+        Context { loaded, interactive: std::io::stderr().is_terminal() }
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &Config {
+        &self.loaded.config
     }
 }
 
@@ -54,6 +61,27 @@ pub fn run(ctx: &Context, command: Option<&Command>) -> anyhow::Result<Exit> {
         Command::Jobs => jobs::run(ctx),
         Command::Run => run::run(ctx),
     }
+}
+
+/// Returns the name of a verification level as the manifest spells it.
+fn level_name(level: VerificationLevel) -> &'static str {
+    match level {
+        VerificationLevel::Quick => "quick",
+        VerificationLevel::Full => "full",
+        VerificationLevel::Ciphertext => "ciphertext",
+    }
+}
+
+/// Formats an error with its causes, outermost first, separated by `: `.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The error of a subcommand this build does not provide yet (exit code 2).

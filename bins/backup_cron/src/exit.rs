@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use invguard_backup::BackupError;
 use invguard_config::ConfigError;
 
 /// How the process ends. The numbers are part of the command-line contract.
@@ -43,12 +44,25 @@ pub struct Interrupted {
 
 /// Chooses the exit code for an error from the most specific cause in its chain.
 pub fn classify(error: &anyhow::Error) -> Exit {
+    // Commands attach `Interrupted` as context, which `chain()` does not expose as a type.
+    if let Some(interrupted) = error.downcast_ref::<Interrupted>() {
+        return interrupted_exit(interrupted.signal);
+    }
+
     for cause in error.chain() {
         if cause.is::<ConfigError>() || cause.is::<UsageError>() {
             return Exit::Usage;
         }
         if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
             return interrupted_exit(interrupted.signal);
+        }
+        if let Some(error) = cause.downcast_ref::<BackupError>() {
+            match error {
+                BackupError::Locked { .. } => return Exit::Locked,
+                BackupError::Config(_) | BackupError::MissingKeys(_) => return Exit::Usage,
+                BackupError::Interrupted { .. } => return Exit::Sigterm,
+                _ => {}
+            }
         }
     }
     Exit::Failure
@@ -81,6 +95,18 @@ mod tests {
     fn classify_interrupted_by_sigterm() {
         let error = anyhow::Error::new(Interrupted { signal: signal_hook::consts::SIGTERM });
         assert_eq!(classify(&error), Exit::Sigterm);
+    }
+
+    #[test]
+    fn classify_attached_interrupt_by_sigint() {
+        let error = anyhow::anyhow!("stopped").context(Interrupted { signal: signal_hook::consts::SIGINT });
+        assert_eq!(classify(&error), Exit::Sigint);
+    }
+
+    #[test]
+    fn classify_lock_held_by_other_run() {
+        let error = BackupError::Locked { operation: "backup".into(), pid: Some(42) };
+        assert_eq!(classify(&anyhow::Error::new(error)), Exit::Locked);
     }
 
     #[test]

@@ -38,9 +38,9 @@ impl LogSettings {
     /// Builds the filter: the chosen level everywhere, at most `warn` for `pgp`.
     pub fn filter(&self) -> EnvFilter {
         let pgp = self.level.min(PGP_MAX_LEVEL);
-        EnvFilter::builder()
-            .with_default_directive(self.level.into())
-            .parse_lossy(format!("pgp={pgp}"))
+        // The default directive applies only when no directive is given, so the level is
+        // written out beside the `pgp` cap.
+        EnvFilter::builder().parse_lossy(format!("{},pgp={pgp}", self.level))
     }
 }
 

@@ -1,31 +1,30 @@
 //! `backup_cron`: scheduled, encrypted and verified backups of the InvGuard inventory database.
 //!
-//! This file only parses the command line, sets up logging, dispatches to a command module and
-//! maps the outcome to an exit code. The work happens in the library crates.
+//! This file only parses the command line, loads the configuration, sets up logging,
+//! dispatches to a command module and maps the outcome to an exit code. The work happens in
+//! the library crates.
 
 mod cli;
 mod commands;
 mod exit;
 mod logging;
+mod progress;
+mod signals;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use invguard_config::{LogConfig, LogFormat, LogLevel};
+use invguard_config::{Config, LoadOptions};
 
 use crate::cli::Cli;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::logging::LogSettings;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
 
-    // FIXME: logging uses the built-in defaults until the configuration loader is wired in.
-    let defaults = LogConfig { level: LogLevel::Info, format: LogFormat::Text };
-    logging::init(LogSettings::new(&defaults, cli.verbose, cli.quiet, cli.log_format));
-
-    let ctx = Context::new(cli.config.clone());
-    let exit = match commands::run(&ctx, cli.command.as_ref()) {
+    let exit = match run(&cli) {
         Ok(exit) => exit,
         Err(error) => {
             report(&error);
@@ -33,6 +32,20 @@ fn main() -> ExitCode {
         }
     };
     exit.into()
+}
+
+/// Loads the configuration, sets up logging and runs the command.
+fn run(cli: &Cli) -> anyhow::Result<Exit> {
+    let options = LoadOptions { file: cli.config.clone(), env: None };
+    let loaded = Config::load(&options)?;
+
+    logging::init(LogSettings::new(&loaded.config.log, cli.verbose, cli.quiet, cli.log_format));
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let ctx = Context::new(loaded);
+    commands::run(&ctx, cli.command.as_ref())
 }
 
 /// Prints an error with its whole chain of causes on stderr.

@@ -1,9 +1,12 @@
-//! `backup_cron config`: print the effective configuration.
+//! `backup_cron config`: print the effective configuration as TOML, secrets redacted.
 
-use crate::commands::{Context, not_available};
+#![allow(clippy::print_stdout, reason = "the configuration is the command's output")]
+
+use crate::commands::Context;
 use crate::exit::Exit;
 
-/// Runs the `config` command.
-pub fn run(_ctx: &Context) -> anyhow::Result<Exit> {
-    Err(not_available("config"))
+/// Prints the merged configuration with the origin of each value as a trailing comment.
+pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
+    print!("{}", ctx.loaded.render_toml());
+    Ok(Exit::Success)
 }

@@ -1,0 +1,66 @@
+//! Progress bars on stderr for backup and verification, drawn only when stderr is a terminal.
+
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use invguard_backup::{Phase, Progress};
+
+const TEMPLATE: &str =
+    "{prefix:>8} [{bar:32}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}";
+
+/// A progress bar that follows the phases of one backup or verification.
+#[derive(Debug)]
+pub struct Bar {
+    bar: ProgressBar,
+    phase: Mutex<Option<Phase>>,
+}
+
+impl Bar {
+    /// Returns a bar on stderr, or `None` when stderr is not a terminal.
+    pub fn for_terminal(interactive: bool) -> Option<Bar> {
+        if !interactive {
+            return None;
+        }
+
+        let style = ProgressStyle::with_template(TEMPLATE)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
+        Some(Bar { bar, phase: Mutex::new(None) })
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Returns a spinner with `message` on stderr, or `None` when stderr is not a terminal.
+pub fn spinner(interactive: bool, message: &'static str) -> Option<ProgressBar> {
+    if !interactive {
+        return None;
+    }
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    spinner.set_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(spinner)
+}
+
+impl Progress for Bar {
+    fn update(&self, phase: Phase, done: u64, total: u64) {
+        let mut current = self.phase.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *current != Some(phase) {
+            *current = Some(phase);
+            self.bar.reset();
+            self.bar.set_prefix(phase.to_string());
+        }
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
