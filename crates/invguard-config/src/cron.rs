@@ -33,7 +33,7 @@ const MACROS: [&str; 7] =
     ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
 
 /// Checks a cron expression of five fields, six with a leading seconds field, or a macro;
-/// the error says which part is wrong.
+/// the error names the invalid part.
 pub(crate) fn check(expression: &str) -> Result<(), String> {
     let trimmed = expression.trim();
     if trimmed.starts_with('@') {

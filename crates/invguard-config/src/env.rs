@@ -11,8 +11,8 @@ use crate::registry::{self, JOB_NAMES, KeyInfo};
 
 const PREFIX: &str = "INVGUARD_";
 
-/// Variables of the original service whose value is converted before it is used as the value of
-/// their key; every other variable is taken as written.
+/// Variables of the original service whose value is converted to the form of their key. Every
+/// other variable is taken as written.
 const BACKUP_RETENTION_DAYS: &str = "BACKUP_RETENTION_DAYS";
 const HEALTH_CHECK_INTERVAL: &str = "HEALTH_CHECK_INTERVAL";
 

@@ -4,7 +4,7 @@
 //! file (`--config PATH` or `INVGUARD_CONFIG`), and the environment. The environment has two
 //! spellings: the variables of the original Python service (`DATABASE_PATH`, `BACKUP_PATH`,
 //! `GPG_PASSPHRASE`, ...) and one `INVGUARD_<SECTION>__<KEY>` variable per key. When both
-//! spellings set one key, the `INVGUARD_` variable wins and [`Loaded::warnings`] says so.
+//! spellings set one key, the `INVGUARD_` variable wins, and a warning in [`Loaded::warnings`] names both.
 //!
 //! Every value remembers where it came from ([`Origin`]), so `backup_cron config` can show it
 //! with [`Loaded::render_toml`]. [`keys`] lists every key with its variables and default.

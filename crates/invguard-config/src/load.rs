@@ -15,7 +15,7 @@ use crate::{Config, ConfigError};
 /// The variable that names the configuration file when no `--config` is given.
 pub const CONFIG_FILE_VARIABLE: &str = "INVGUARD_CONFIG";
 
-/// Where to load the configuration from.
+/// The sources to load the configuration from.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// The TOML file (`--config PATH`); when `None`, the file named by `INVGUARD_CONFIG`, if any.
@@ -24,7 +24,7 @@ pub struct LoadOptions {
     pub env: Option<HashMap<String, String>>,
 }
 
-/// Where a value came from.
+/// The source of a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// The built-in default, or a default computed from other values.
@@ -72,7 +72,7 @@ pub struct Loaded {
     pub config: Config,
     /// Problems that do not stop the program, for the binaries to log.
     pub warnings: Vec<String>,
-    /// Where each value came from.
+    /// The origin of each value.
     pub origins: Origins,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
@@ -155,7 +155,7 @@ impl FileLayer {
         Ok(FileLayer { path: path.to_owned(), table, keys })
     }
 
-    /// Returns a warning when the file holds a secret and group or others can access it.
+    /// Returns a warning when the file contains a secret and group or others can access it.
     fn loose_permissions_warning(&self) -> Option<String> {
         let has_secret = self.keys.iter().any(|key| {
             key == NOTIFIERS_KEY || registry::find_key(key).is_some_and(|info| info.secret)

@@ -17,9 +17,9 @@ pub struct KeyInfo {
     /// Kind of value, such as `integer`, `duration` or `path`.
     pub kind: &'static str,
     /// Built-in default in the form an operator would write it, or `None` when the key is unset
-    /// by default or its default is computed (the description says how).
+    /// by default or its default is computed (the description gives the rule).
     pub default: Option<&'static str>,
-    /// What the key sets.
+    /// One-sentence description of the key.
     pub description: &'static str,
     /// Whether the value is a secret that is never shown.
     pub secret: bool,
@@ -28,7 +28,7 @@ pub struct KeyInfo {
     pub in_file: bool,
 }
 
-/// Names of the jobs the daemon knows, in the order they are documented.
+/// Names of the daemon's jobs, in documentation order.
 pub const JOB_NAMES: [&str; 4] = ["backup", "health", "maintenance", "full-check"];
 
 /// The key of the `[[monitor.notifiers]]` array of tables.
@@ -49,7 +49,7 @@ pub(crate) fn find_invguard_variable(name: &str) -> Option<&'static KeyInfo> {
     keys().iter().find(|info| info.env.first() == Some(&name))
 }
 
-/// Returns whether `prefix` names a table that holds keys, such as `retention` or `jobs.backup`.
+/// Returns whether `prefix` names a table that contains keys, such as `retention` or `jobs.backup`.
 pub(crate) fn is_table(prefix: &str) -> bool {
     keys()
         .iter()
@@ -97,7 +97,7 @@ pub(crate) fn nearest<'a>(
         .map(|(_, candidate)| candidate)
 }
 
-/// A plain key that may appear in the configuration file and has no secret value.
+/// Builds the entry of a key that may appear in the configuration file and is no secret.
 const fn key(
     key: &'static str,
     env: &'static [&'static str],
@@ -108,7 +108,7 @@ const fn key(
     KeyInfo { key, env, kind, default, description, secret: false, in_file: true }
 }
 
-/// A key whose value is a secret.
+/// Builds the entry of a key whose value is a secret.
 const fn secret(
     key: &'static str,
     env: &'static [&'static str],

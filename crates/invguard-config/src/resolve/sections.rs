@@ -20,7 +20,8 @@ const LOG_LEVEL_FORM: &str =
     "one of DEBUG, INFO, WARNING (or WARN), ERROR or CRITICAL, in any case";
 
 impl Resolver<'_> {
-    /// The top-level `timezone`, else `TZ`, else the zone of /etc/localtime, else UTC.
+    /// Resolves the time zone: the `timezone` key, else `TZ`, else the zone of /etc/localtime,
+    /// else UTC.
     pub(super) fn timezone(&mut self) -> Result<Tz, ConfigError> {
         if let Some(tz) = self.timezone_value("timezone")? {
             return Ok(tz);
@@ -258,8 +259,8 @@ impl Resolver<'_> {
         })
     }
 
-    /// The operator's `schedule` or `interval`, else the job's default schedule; the health
-    /// job's default interval is `monitor.interval`.
+    /// Returns the operator's `schedule` or `interval`, else the job's default schedule. The
+    /// health job's default interval is `monitor.interval`.
     fn job_schedule(
         &mut self,
         name: &str,
@@ -344,12 +345,12 @@ impl NotifierEntry<'_, '_> {
         match &value.kind {
             ValueKind::String(text) => Ok(Some(text.clone())),
             _ => {
-                let shown = if matches!(field, "url" | "token") {
+                let displayed = if matches!(field, "url" | "token") {
                     "<redacted>".to_owned()
                 } else {
                     super::display(value)
                 };
-                Err(self.invalid(field, &shown, "a string"))
+                Err(self.invalid(field, &displayed, "a string"))
             }
         }
     }
@@ -362,7 +363,7 @@ impl NotifierEntry<'_, '_> {
         }
     }
 
-    /// A secret given inline by `field` or in the file named by `<field>_file`.
+    /// Returns a secret given inline by `field` or in the file named by `<field>_file`.
     fn secret(&mut self, field: &str) -> Result<Option<Secret>, ConfigError> {
         let file_field = format!("{field}_file");
         let inline = self.text(field)?;

@@ -77,7 +77,7 @@ fn load_section_variable_keep_last_is_honoured() {
 }
 
 #[test]
-fn load_config_variable_names_file_and_is_no_key() {
+fn load_config_variable_names_file() {
     let fixture = Fixture::new();
     let file = fixture.write("invguard.toml", "[retention]\nkeep_daily = 14\n");
     let file_text = file.display().to_string();
@@ -145,7 +145,7 @@ fn load_top_level_timezone_variable() {
 }
 
 #[test]
-fn load_timezone_from_tz_is_a_default_below_file() {
+fn load_tz_ranks_below_file() {
     let fixture = Fixture::new();
     let file = fixture.write("invguard.toml", "timezone = \"America/New_York\"\n");
 

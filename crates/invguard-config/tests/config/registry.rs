@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use crate::{Fixture, load};
 
-/// A valid value for `info`, as it would be written in an environment variable.
+/// Returns a valid value for `info`, as it would be written in an environment variable.
 fn sample(info: &KeyInfo, secret_file: &Path) -> String {
     match (info.key, info.kind) {
         ("encryption.mode", _) => "none".to_owned(),
@@ -27,7 +27,7 @@ fn sample(info: &KeyInfo, secret_file: &Path) -> String {
     }
 }
 
-/// The same value as a TOML value.
+/// Returns the value of [`sample`] as a TOML value.
 fn sample_toml(info: &KeyInfo, secret_file: &Path) -> String {
     let text = sample(info, secret_file);
     match info.kind {
@@ -48,7 +48,7 @@ fn partner(key: &str) -> Option<&'static str> {
     }
 }
 
-/// A configuration file that sets `info` in TOML.
+/// Returns a configuration file that sets `info`.
 fn file_setting(info: &KeyInfo, secret_file: &Path) -> String {
     if let Some(field) = info.key.strip_prefix("monitor.notifiers[].") {
         return notifier_setting(field, secret_file);
@@ -65,7 +65,7 @@ fn file_setting(info: &KeyInfo, secret_file: &Path) -> String {
     lines.concat()
 }
 
-/// A notifier entry that uses `field`.
+/// Returns a notifier entry that uses `field`.
 fn notifier_setting(field: &str, secret_file: &Path) -> String {
     let file = format!("{:?}", secret_file.display().to_string());
     let entry = match field {

@@ -161,8 +161,8 @@ fn load_secrets_never_shown() {
 
     let loaded = load(Some(&config), &pairs).unwrap();
 
-    let shown = [format!("{loaded:?}"), loaded.render_toml()];
-    for text in shown {
+    let displayed = [format!("{loaded:?}"), loaded.render_toml()];
+    for text in displayed {
         for secret in ["token-value-7f3a", "secret-path-91", "uuid-5521", "passphrase-value-c0de"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
@@ -203,7 +203,7 @@ fn load_loose_configuration_file_with_secret_warns() {
 /// Marks the child process of [`secret_free_command_removes_inherited_secrets`].
 const PROBE: &str = "CONFIG_TEST_SECRET_PROBE";
 
-/// Checks that a child started by `secret_free_command` sees no secret variable of this process.
+/// Checks that a child started by `secret_free_command` receives no secret variable of this process.
 /// Run directly it checks the test runner's own environment; run as a probe by
 /// [`secret_free_command_removes_inherited_secrets`] it checks an environment full of secrets
 /// and also loads the configuration from the process environment.
