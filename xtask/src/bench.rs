@@ -7,8 +7,8 @@
 //! memory measured by `/usr/bin/time -v`. Caches are warm: the generated file was just
 //! written, so the figures compare CPU and write cost, not cold reads.
 
-mod cases;
-mod measure;
+pub(crate) mod cases;
+pub(crate) mod measure;
 mod report;
 
 use std::path::PathBuf;

@@ -87,7 +87,7 @@ pub struct Section {
 
 /// Every section, in report order.
 pub fn sections() -> Vec<Section> {
-    vec![
+    let mut sections = vec![
         Section {
             title: "Backup",
             before: |_, _| Ok(()),
@@ -109,7 +109,9 @@ pub fn sections() -> Vec<Section> {
                 Case { name: GPG_ZSTD_DECRYPT, ours: false, run: gpg_zstd_decrypt },
             ],
         },
-    ]
+    ];
+    sections.extend(crate::bench_restore::sections());
+    sections
 }
 
 /// Row names the report's target table refers to.
