@@ -7,7 +7,7 @@ use std::{
 };
 
 use pgp::{
-    composed::{DecryptionOptions, Message, TheRing},
+    composed::{DecryptionOptions, Edata, Message, TheRing},
     types::Seipdv1ReadMode,
 };
 use tempfile::NamedTempFile;
@@ -112,6 +112,8 @@ where
         return Err(CryptoError::NotEncrypted);
     };
 
+    reject_unsupported(&edata)?;
+
     let session_key = session::find_session_key(&esk, &mut edata, keys)?;
     let ring = TheRing {
         session_keys: vec![session_key],
@@ -126,6 +128,22 @@ where
     }
     io::copy(&mut message, output).map_err(|error| data_error(error.into()))?;
     output.flush().map_err(CryptoError::Io)
+}
+
+/// Rejects the encrypted data packets that GnuPG 2.2 does not write by default.
+fn reject_unsupported(edata: &Edata<'_>) -> Result<(), CryptoError> {
+    let detail = match edata {
+        Edata::SymEncryptedProtectedData { .. } => return Ok(()),
+        Edata::SymEncryptedData { .. } => {
+            "the message uses encryption without integrity protection (packet type 9), which \
+             cannot detect tampering; decrypt it with `gpg -d` only if you trust its source"
+        }
+        Edata::GnupgAeadData { .. } => {
+            "the message uses GnuPG's non-standard AEAD packet (type 20) of GnuPG 2.3 and later; \
+             decrypt it with such a gpg"
+        }
+    };
+    Err(CryptoError::Unsupported { detail: detail.to_owned() })
 }
 
 /// Tells a non-OpenPGP input from a damaged message by its first bytes.

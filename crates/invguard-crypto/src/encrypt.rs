@@ -42,7 +42,7 @@ pub(crate) const PASSPHRASE_PACKETS: usize = 2;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EncryptOptions {
-    /// How hard the passphrase is stretched.
+    /// The iteration count of the passphrase stretching (S2K).
     pub s2k_strength: S2kStrength,
 }
 
@@ -146,7 +146,7 @@ fn check_keys(keys: &EncryptionKeys) -> Result<(), CryptoError> {
 /// Writes the session key packets, PKESKs first and SKESKs after them as `gpg -c -e` does,
 /// then lets rPGP write the encrypted data.
 ///
-/// rPGP's builder writes SKESKs first. GnuPG 2.2 then asks for the passphrase before it
+/// rPGP's builder writes SKESKs first. GnuPG 2.2 then requests the passphrase before it
 /// looks at the PKESKs and fails in batch mode even when it holds the secret key, so this
 /// function writes the packets itself and hands the builder none.
 fn write_message<R: Read, W: Write>(

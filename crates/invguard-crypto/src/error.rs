@@ -30,8 +30,8 @@ pub enum CryptoError {
     #[error("the encryption passphrase is empty: set a non-empty passphrase")]
     EmptyPassphrase,
 
-    /// None of the passphrases opens the message, and the message tells this apart from
-    /// corruption (messages written by this crate do).
+    /// None of the passphrases opens the message, and the message format distinguishes this
+    /// from corruption (messages written by this crate do).
     #[error(
         "wrong passphrase: none of the {tried} configured passphrase(s) opens this message; \
          check the passphrase file"
@@ -67,7 +67,7 @@ pub enum CryptoError {
     /// The message is damaged or was modified after encryption.
     #[error("corrupted data: {detail}; the file was damaged or modified, use another copy")]
     Corrupt {
-        /// What the check found, in words.
+        /// The finding of the check, in words.
         detail: String,
         /// The rPGP error behind the finding, if any.
         #[source]
@@ -111,7 +111,7 @@ pub enum CryptoError {
     KeyFile {
         /// The key file.
         path: PathBuf,
-        /// What failed, in words.
+        /// The failure, in words.
         detail: String,
         /// The underlying error, if any.
         #[source]
@@ -125,7 +125,7 @@ pub enum CryptoError {
         path: PathBuf,
         /// The key: primary fingerprint and primary user id.
         key: String,
-        /// Why the key cannot be used.
+        /// The reason the key cannot be used.
         problem: KeyProblem,
     },
 
@@ -144,7 +144,7 @@ pub enum CryptoError {
     },
 }
 
-/// Why a key from a key file cannot be used.
+/// The reason a key from a key file cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyProblem {
@@ -161,7 +161,7 @@ pub enum KeyProblem {
     PassphraseRequired,
     /// The secret key is protected and the given passphrase does not unlock it.
     WrongKeyPassphrase,
-    /// The file holds a public key where a secret key is needed.
+    /// The file contains a public key where a secret key is needed.
     NotSecret,
 }
 

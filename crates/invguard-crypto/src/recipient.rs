@@ -57,12 +57,12 @@ impl Recipient {
     /// Loads every public key in `path`, a file written by `gpg --export` (binary or
     /// `--armor`) or a directory of such files, and checks each key is usable now.
     ///
-    /// For each key the newest valid encryption subkey is chosen by its key flags; the
-    /// primary key is used only when it has the encryption flag and no subkey does.
+    /// For each key, the newest valid subkey with an encryption key flag encrypts. The primary
+    /// key encrypts only when it has the encryption flag and no subkey does.
     ///
     /// # Errors
     ///
-    /// [`CryptoError::KeyFile`] when a file cannot be read or parsed, or holds no key;
+    /// [`CryptoError::KeyFile`] when a file cannot be read or parsed, or contains no key;
     /// [`CryptoError::Key`] naming the key (fingerprint, user id, file) when a key is
     /// revoked, expired, or has no usable encryption subkey.
     pub fn load(path: &Path) -> Result<Vec<Recipient>, CryptoError> {
@@ -122,33 +122,33 @@ impl Recipient {
         Ok(Self { label, path: path.to_owned(), encryption_key, expires_at })
     }
 
-    /// The fingerprint of the primary key, upper-case hex without spaces.
+    /// Returns the fingerprint of the primary key, upper-case hex without spaces.
     pub fn fingerprint(&self) -> String {
         self.label.fingerprint.clone()
     }
 
-    /// The primary user id, for example `Backup <backup@example.com>`.
+    /// Returns the primary user id, for example `Backup <backup@example.com>`.
     pub fn user_id(&self) -> &str {
         &self.label.user_id
     }
 
-    /// The key file this key was loaded from.
+    /// Returns the key file this key was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The fingerprint of the key that encrypts the session key, upper-case hex.
+    /// Returns the fingerprint of the key that encrypts the session key, upper-case hex.
     pub fn encryption_fingerprint(&self) -> String {
         self.encryption_key.fingerprint()
     }
 
-    /// The 64-bit key id of the key that encrypts the session key, as 16 upper-case hex
-    /// digits. Messages name their recipients by this id.
+    /// Returns the 64-bit key id of the key that encrypts the session key, as 16 upper-case
+    /// hex digits. Messages name their recipients by this id.
     pub fn encryption_key_id(&self) -> String {
         self.encryption_key.key_id()
     }
 
-    /// When the key stops being usable: the earlier of the primary key's and the chosen
+    /// Returns when the key stops being usable: the earlier of the primary key's and the chosen
     /// subkey's expiration. `None` when neither expires.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.expires_at

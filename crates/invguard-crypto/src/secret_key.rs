@@ -37,7 +37,7 @@ impl SecretKey {
     ///
     /// # Errors
     ///
-    /// [`CryptoError::KeyFile`] when a file cannot be read or parsed, or holds no secret key;
+    /// [`CryptoError::KeyFile`] when a file cannot be read or parsed, or contains no secret key;
     /// [`CryptoError::Key`] naming the key when the passphrase is missing or wrong, or the
     /// key has no encryption-capable key.
     pub fn load(
@@ -120,22 +120,22 @@ impl SecretKey {
         self.passphrase.as_ref().map(Passphrase::to_password).unwrap_or_else(Password::empty)
     }
 
-    /// The fingerprint of the primary key, upper-case hex without spaces.
+    /// Returns the fingerprint of the primary key, upper-case hex without spaces.
     pub fn fingerprint(&self) -> String {
         self.label.fingerprint.clone()
     }
 
-    /// The primary user id.
+    /// Returns the primary user id.
     pub fn user_id(&self) -> &str {
         &self.label.user_id
     }
 
-    /// The key file this key was loaded from.
+    /// Returns the key file this key was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The 64-bit key ids of the primary key and every subkey, as 16 upper-case hex digits.
+    /// Returns the 64-bit key ids of the primary key and every subkey, as 16 upper-case hex digits.
     pub fn key_ids(&self) -> Vec<String> {
         let mut key_ids = vec![key_id_hex(&self.key.primary_key)];
         key_ids.extend(self.key.secret_subkeys.iter().map(|subkey| key_id_hex(&subkey.key)));

@@ -29,7 +29,7 @@ use crate::{CryptoError, DecryptionKeys, Passphrase, decrypt::parse_error};
 /// The bytes of encrypted data kept for the quick check: a block of up to 16 bytes plus two.
 const PREFIX_BYTES: usize = 18;
 
-/// What trying one passphrase or secret key on a message found.
+/// The outcome of trying one passphrase or secret key on a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Verdict {
     /// The message has no packet this key could open.

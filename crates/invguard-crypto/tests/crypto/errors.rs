@@ -113,21 +113,21 @@ fn decrypt_flipped_byte_in_middle_and_end() {
 #[test]
 fn decrypt_flipped_byte_in_gpg_message() {
     let gpg = GpgHome::new();
-    let ciphertext = gpg.encrypt(
-        &sample_data(100_000),
-        &["--symmetric", "--cipher-algo", "AES256", "--compress-algo", "none"],
-        Some(PASSPHRASE),
-    );
-    let len = ciphertext.len();
+    let uncompressed = ["--symmetric", "--cipher-algo", "AES256", "--compress-algo", "none"];
 
-    for offset in [40, 60, len / 2, len - 1] {
-        let result = decrypt_vec(&flipped(&ciphertext, offset), &right_keys());
+    for args in [&["--symmetric"][..], &uncompressed[..]] {
+        let ciphertext = gpg.encrypt(&sample_data(100_000), args, Some(PASSPHRASE));
+        let len = ciphertext.len();
 
-        let error = failure(result, &format!("flip at offset {offset} of {len} must fail"));
-        assert!(
-            is_damage(&error) || matches!(error, CryptoError::WrongPassphraseOrCorrupt { .. }),
-            "flip at offset {offset} of {len}: {error:?}"
-        );
+        for offset in [40, 60, len / 2, len - 2, len - 1] {
+            let result = decrypt_vec(&flipped(&ciphertext, offset), &right_keys());
+
+            let error = failure(result, &format!("{args:?}: flip at offset {offset} of {len}"));
+            assert!(
+                is_damage(&error) || matches!(error, CryptoError::WrongPassphraseOrCorrupt { .. }),
+                "{args:?}: flip at offset {offset} of {len}: {error:?}"
+            );
+        }
     }
 }
 
@@ -238,4 +238,19 @@ fn decrypt_to_file_keeps_nothing_on_error() {
     assert_eq!(fs_err::read(file.path()).expect("read result"), plaintext);
     let mode = fs_err::metadata(file.path()).expect("metadata").permissions();
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+}
+
+#[test]
+fn decrypt_rejects_message_without_integrity_protection() {
+    let gpg = GpgHome::new();
+    let ciphertext = gpg.encrypt(
+        b"legacy",
+        &["--symmetric", "--rfc2440", "--cipher-algo", "CAST5"],
+        Some(PASSPHRASE),
+    );
+
+    let error = failure(decrypt_vec(&ciphertext, &right_keys()), "a message without MDC");
+
+    assert!(matches!(error, CryptoError::Unsupported { .. }), "{error:?}");
+    assert!(error.to_string().contains("integrity protection"), "{error}");
 }

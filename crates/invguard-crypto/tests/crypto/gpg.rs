@@ -31,7 +31,7 @@ impl GpgHome {
         self.dir.path()
     }
 
-    /// A path for a scratch file inside the home.
+    /// Returns a path for a scratch file inside the home.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -121,12 +121,12 @@ impl GpgHome {
         );
     }
 
-    /// An ed25519 signing key with a cv25519 encryption subkey.
+    /// Generates an ed25519 signing key with a cv25519 encryption subkey.
     pub fn generate_cv25519(&self, user_id: &str, passphrase: Option<&str>) -> String {
         self.generate_key(user_id, "future-default", "default", "never", passphrase, &[])
     }
 
-    /// An RSA-2048 certification key with an RSA-2048 encryption subkey.
+    /// Generates an RSA-2048 signing key with an RSA-2048 encryption subkey.
     pub fn generate_rsa(&self, user_id: &str, passphrase: Option<&str>) -> String {
         let fingerprint =
             self.generate_key(user_id, "rsa2048", "cert,sign", "never", passphrase, &[]);

@@ -267,7 +267,8 @@ fn recipient_expiry_warning_within_30_days() {
     let never = load_one(&gpg.export_public(&never, true));
 
     let expires_at = soon.expires_at().expect("soon expires");
-    assert!(expires_at > now + Duration::days(9) && expires_at < now + Duration::days(11));
+    assert!(expires_at > now + Duration::days(9), "{expires_at}");
+    assert!(expires_at < now + Duration::days(11), "{expires_at}");
     let warning = soon.expiry_warning(now).expect("a key expiring in 10 days warns");
     assert!(warning.contains(&soon.fingerprint()), "{warning}");
     assert!(warning.contains("in 9 days") || warning.contains("in 10 days"), "{warning}");
