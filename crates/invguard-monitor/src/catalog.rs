@@ -1,4 +1,4 @@
-//! What the monitor needs to know about the backups, and where it gets it from.
+//! Backup listings for the checks: the facts used per backup, and their source.
 //!
 //! The `backup_status` and `disk_space` checks read a [`BackupCatalog`] so that the backup
 //! crate's manifest reader plugs in and tests can supply their own listing.
@@ -14,13 +14,13 @@ use chrono::{DateTime, Utc};
 pub enum Verification {
     /// The backup was decrypted and checked successfully.
     Passed,
-    /// Verification failed; the message says why, when the manifest has one.
+    /// Verification failed, with the manifest's message when it has one.
     Failed(Option<String>),
     /// No verification result, as for legacy backups without a manifest.
     Missing,
 }
 
-/// One backup, as the monitor sees it.
+/// The facts about one backup that the checks use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupSummary {
     /// File name, such as `inventory-20261204T020000Z.db.zst.gpg`.

@@ -21,7 +21,7 @@ use crate::{CheckResult, Level};
 
 pub use payload::WEBHOOK_FORMAT_VERSION;
 
-/// What a notice announces.
+/// The event a notice announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NoticeKind {
@@ -88,7 +88,7 @@ impl Notice {
         }
     }
 
-    /// A test notice that exercises every notifier.
+    /// Creates a test notice that exercises every notifier.
     pub fn test(now: DateTime<Utc>) -> Notice {
         Notice {
             kind: NoticeKind::Test,
@@ -139,7 +139,7 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Whether the notifier accepted the notice.
+    /// Returns whether the notifier accepted the notice.
     pub fn is_delivered(&self) -> bool {
         self.error.is_none()
     }

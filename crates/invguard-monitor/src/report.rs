@@ -19,7 +19,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// The worst level of all checks (`OK` when there are none).
+    /// Returns the worst level of all checks (`OK` when there are none).
     pub fn level(&self) -> Level {
         self.checks.iter().map(|check| check.level).max().unwrap_or(Level::Ok)
     }
@@ -30,7 +30,7 @@ impl Report {
         if self.level() == Level::Ok { "healthy" } else { "unhealthy" }
     }
 
-    /// The report as JSON, with times shown in `timezone`.
+    /// Renders the report as JSON, with times shown in `timezone`.
     ///
     /// The keys of the original report stay: `timestamp`, `checks.<name>` with the original
     /// fields, `alert` and `message`, `overall_status` and `alerts`. Added: `level` (OK,
@@ -57,7 +57,7 @@ impl Report {
         })
     }
 
-    /// The report as a table, with ANSI colours when `color` is set.
+    /// Renders the report as a table, with ANSI colours when `color` is set.
     pub fn to_text(&self, timezone: Tz, color: bool) -> String {
         let name_width = self.checks.iter().map(|c| c.name.as_str().len()).max().unwrap_or(5);
         let mut text = String::new();
@@ -78,7 +78,7 @@ impl Report {
 }
 
 impl CheckResult {
-    /// This result as one entry of the JSON report's `checks` object.
+    /// Renders this result as one entry of the JSON report's `checks` object.
     pub fn to_json(&self, timezone: Tz) -> Value {
         let mut object = self.details.clone();
         object.insert("level".into(), json!(self.level));
@@ -92,7 +92,7 @@ impl CheckResult {
         Value::Object(object)
     }
 
-    /// The Nagios plugin output line: `NAME LEVEL - summary | perfdata`.
+    /// Renders the Nagios plugin output line: `NAME LEVEL - summary | perfdata`.
     pub fn to_nagios(&self) -> String {
         let name = self.name.as_str().to_ascii_uppercase();
         // A `|` in the summary would start the performance data early.
@@ -107,7 +107,7 @@ impl CheckResult {
     }
 }
 
-/// One performance data item: `'label'=value[UOM];[warn];[crit];[min];[max]`, with
+/// Formats one performance data item: `'label'=value[UOM];[warn];[crit];[min];[max]`, with
 /// trailing empty fields left out.
 fn perfdata(metric: &Metric) -> String {
     let fields = [metric.warn, metric.crit, metric.min, metric.max]
@@ -131,7 +131,7 @@ fn format_number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// An ISO 8601 time with microseconds and offset, such as `2026-12-04T10:00:00.123456+00:00`.
+/// Formats a time as ISO 8601 with microseconds and offset, such as `2026-12-04T10:00:00.123456+00:00`.
 pub(crate) fn format_time(time: DateTime<Utc>, timezone: Tz) -> String {
     time.with_timezone(&timezone).to_rfc3339_opts(SecondsFormat::Micros, false)
 }

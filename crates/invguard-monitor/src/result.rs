@@ -11,9 +11,9 @@ use crate::MonitorError;
 
 /// The level of a check result, with the Nagios plugin meaning.
 ///
-/// The derived order is by severity: `Ok < Warning < Unknown < Critical`. A check that could
-/// not tell (`Unknown`) ranks above a warning, because nobody knows whether the system is
-/// fine, and below a confirmed critical failure.
+/// The derived order is by severity: `Ok < Warning < Unknown < Critical`. An undecided check
+/// (`Unknown`) ranks above a warning, because the state of the system is not known, and
+/// below a confirmed critical failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
@@ -29,7 +29,7 @@ pub enum Level {
 }
 
 impl Level {
-    /// The Nagios plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    /// Returns the Nagios plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     pub fn exit_code(self) -> u8 {
         match self {
             Level::Ok => 0,
@@ -39,7 +39,7 @@ impl Level {
         }
     }
 
-    /// The upper-case name used in reports and Nagios lines.
+    /// Returns the upper-case name used in reports and Nagios lines.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "OK",
@@ -49,7 +49,7 @@ impl Level {
         }
     }
 
-    /// Whether this level counts as a failure for alerting (anything but OK).
+    /// Returns whether this level counts as a failure for alerting (anything but OK).
     pub fn is_failure(self) -> bool {
         self != Level::Ok
     }
@@ -87,7 +87,7 @@ impl CheckName {
         CheckName::Database,
     ];
 
-    /// The snake_case name used in reports, state files and on the command line.
+    /// Returns the snake_case name used in reports, state files and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             CheckName::ApiHealth => "api_health",
@@ -137,7 +137,7 @@ pub struct Metric {
 }
 
 impl Metric {
-    /// A metric without thresholds or bounds.
+    /// Creates a metric without thresholds or bounds.
     pub fn new(label: &str, value: f64, unit: &'static str) -> Metric {
         Metric {
             label: label.to_owned(),
@@ -173,7 +173,7 @@ impl Metric {
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckResult {
-    /// Which check produced it.
+    /// The check that produced it.
     pub name: CheckName,
     /// OK, WARNING, CRITICAL or UNKNOWN.
     pub level: Level,
@@ -190,7 +190,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// A result with no metrics, thresholds or details yet.
+    /// Creates a result with no metrics, thresholds or details yet.
     pub fn new(name: CheckName, level: Level, summary: impl Into<String>) -> CheckResult {
         CheckResult {
             name,

@@ -134,18 +134,17 @@ fn judge(usage: &Usage, next_backup: Option<u64>, config: &Config) -> Vec<(Level
     let free_gb = gb(usage.free_bytes);
     let mut findings = Vec::new();
 
-    if role == "backup" {
-        if let Some(size) = next_backup.filter(|size| *size > usage.free_bytes) {
-            findings.push((
-                Level::Critical,
-                format!(
-                    "the next backup (about {:.1} MiB) does not fit in the {:.1} MiB free on {}",
-                    size as f64 / MIB,
-                    usage.free_bytes as f64 / MIB,
-                    usage.path.display()
-                ),
-            ));
-        }
+    let next_backup = next_backup.filter(|size| role == "backup" && *size > usage.free_bytes);
+    if let Some(size) = next_backup {
+        findings.push((
+            Level::Critical,
+            format!(
+                "the next backup (about {:.1} MiB) does not fit in the {:.1} MiB free on {}",
+                size as f64 / MIB,
+                usage.free_bytes as f64 / MIB,
+                usage.path.display()
+            ),
+        ));
     }
     if usage.inodes_total > 0 && usage.inodes_free == 0 {
         findings.push((Level::Critical, format!("{role} file system has no free inodes")));

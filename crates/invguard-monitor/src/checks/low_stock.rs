@@ -79,7 +79,7 @@ pub(crate) fn run(api: &mut ApiClient, config: &Config, now: DateTime<Utc>) -> C
         )
 }
 
-/// Why the check could not compute the ratio, with the level it maps to.
+/// A reason the check could not compute the ratio, with the level it maps to.
 #[derive(Debug)]
 struct Problem {
     level: Level,
@@ -175,8 +175,8 @@ fn count_items(body: &[u8]) -> Result<u64, Problem> {
 }
 
 fn describe_json_error(error: serde_json::Error) -> Problem {
-    let what = if error.is_data() { "an unexpected shape" } else { "malformed JSON" };
-    Problem::unknown(format!("returned {what}: {error}"))
+    let description = if error.is_data() { "an unexpected shape" } else { "malformed JSON" };
+    Problem::unknown(format!("returned {description}: {error}"))
 }
 
 fn json_kind(value: &Value) -> &'static str {

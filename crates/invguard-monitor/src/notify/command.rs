@@ -62,7 +62,7 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus,
     }
 }
 
-/// The command for a child, without secret variables in its environment.
+/// Creates the command for a child, without secret variables in its environment.
 fn child_command(program: &Path) -> Command {
     invguard_config::secret_free_command(program)
 }

@@ -69,7 +69,7 @@ pub(super) fn http_request<'a>(
     Some(request)
 }
 
-/// The generic webhook payload, also given to command notifiers on stdin.
+/// Builds the generic webhook payload, which command notifiers also get on stdin.
 pub(super) fn webhook_json(notice: &Notice, host: &str) -> Value {
     json!({
         "format_version": WEBHOOK_FORMAT_VERSION,
@@ -183,7 +183,7 @@ fn ntfy_request<'a>(
     }
 }
 
-/// The delay a 429 response asks for: Discord's JSON `retry_after` (seconds) or the
+/// Returns the delay a 429 response requests: Discord's JSON `retry_after` (seconds) or the
 /// `Retry-After` header.
 pub(super) fn retry_after(response: &HttpResponse) -> Option<Duration> {
     let from_body = serde_json::from_slice::<Value>(&response.body)
@@ -194,7 +194,7 @@ pub(super) fn retry_after(response: &HttpResponse) -> Option<Duration> {
     from_body.or(response.retry_after)
 }
 
-/// The host name reported in notices.
+/// Returns the host name reported in notices.
 pub(super) fn host_name() -> String {
     rustix::system::uname().nodename().to_string_lossy().into_owned()
 }

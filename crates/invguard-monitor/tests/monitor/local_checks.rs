@@ -87,7 +87,8 @@ fn disk_space_within_thresholds_is_ok() {
     assert_eq!(result.level, Level::Ok, "{}", result.summary);
     let total = result.details["total_gb"].as_f64().unwrap();
     let free = result.details["free_gb"].as_f64().unwrap();
-    assert!(total > 0.0 && free <= total, "total {total} free {free}");
+    assert!(total > 0.0, "total {total}");
+    assert!(free <= total, "total {total} free {free}");
     assert_eq!(result.details["filesystems"].as_array().unwrap().len(), 1);
 }
 

@@ -1,4 +1,4 @@
-//! `low_stock` against the test backend: ratios, envelopes, caps and malformed answers.
+//! `low_stock` against the test backend: ratios, envelopes, caps and malformed responses.
 
 use invguard_monitor::{CheckName, Level};
 use serde_json::json;

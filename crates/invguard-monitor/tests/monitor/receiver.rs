@@ -23,11 +23,14 @@ impl Received {
     }
 }
 
+/// A scripted answer: status, body and extra headers.
+pub type ScriptedResponse = (u16, String, Vec<(String, String)>);
+
 #[derive(Debug, Default)]
 pub struct ReceiverState {
     pub received: Vec<Received>,
     /// Answers for the next requests as (status, body, headers); 200 when empty.
-    pub script: VecDeque<(u16, String, Vec<(String, String)>)>,
+    pub script: VecDeque<ScriptedResponse>,
 }
 
 #[derive(Debug, Clone)]
