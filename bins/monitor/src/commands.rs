@@ -95,10 +95,11 @@ fn test_notify(config: &Config) -> Result<u8> {
         let line = match &delivery.error {
             None => format!("{}: delivered\n", delivery.notifier),
             Some(error) => {
-                format!(
-                    "{}: failed after {} attempts: {error}\n",
-                    delivery.notifier, delivery.attempts
-                )
+                let attempts = match delivery.attempts {
+                    1 => "1 attempt".to_owned(),
+                    count => format!("{count} attempts"),
+                };
+                format!("{}: failed after {attempts}: {error}\n", delivery.notifier)
             }
         };
         text.push_str(&line);

@@ -4,6 +4,9 @@
 #[allow(dead_code, reason = "the CLI tests use only part of the shared test backend")]
 #[path = "../../../crates/invguard-monitor/tests/monitor/backend.rs"]
 mod backend;
+#[allow(dead_code, reason = "the CLI tests use only part of the shared webhook receiver")]
+#[path = "../../../crates/invguard-monitor/tests/monitor/receiver.rs"]
+mod receiver;
 #[path = "cli/support.rs"]
 mod support;
 
@@ -13,3 +16,5 @@ mod cycle;
 mod exit_codes;
 #[path = "cli/output.rs"]
 mod output;
+#[path = "cli/test_notify.rs"]
+mod test_notify;

@@ -15,6 +15,9 @@
 //! take an exclusive lock on `alerts.lock` from reading the state to writing it. The file is
 //! replaced atomically: written to a temporary file, synced, renamed, and the directory
 //! synced. A crash leaves either the old or the new state.
+//!
+//! NOTE: each run counts, so two schedulers that run the monitor at the same times (the
+//! daemon's health job and a cron-run `monitor`) reach `failure_threshold` twice as fast.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
