@@ -36,9 +36,7 @@ pub enum BackupError {
     },
 
     /// The database path is a directory.
-    #[error(
-        "database {path} is a directory: set [database] path to the database file inside it"
-    )]
+    #[error("database {path} is a directory: set [database] path to the database file inside it")]
     DatabaseIsDirectory {
         /// The resolved database path.
         path: PathBuf,
@@ -256,10 +254,18 @@ pub enum BackupError {
         path: PathBuf,
     },
 
-    /// A file is not a backup this product can read.
+    /// A backup file has no manifest: the run that wrote it did not finish.
     #[error(
-        "{path} is not a backup file: expected a name ending in .db.zst.gpg, .db.zst or .gpg"
+        "backup {path} is incomplete: it has no manifest because the run that wrote it did \
+         not finish; take a new backup"
     )]
+    Incomplete {
+        /// The backup file.
+        path: PathBuf,
+    },
+
+    /// A file is not a backup this product can read.
+    #[error("{path} is not a backup file: expected a name ending in .db.zst.gpg, .db.zst or .gpg")]
     NotABackup {
         /// The file.
         path: PathBuf,
@@ -280,6 +286,99 @@ pub enum BackupError {
     RetentionKeepsNothing {
         /// The configured rules, in words.
         rules: String,
+    },
+
+    /// The restore target exists and the request does not allow replacing it.
+    #[error(
+        "restore target {path} already exists: choose a new path, pass --force to replace it \
+         (a safety copy is kept), or --in-place for the live database"
+    )]
+    RestoreTargetExists {
+        /// The target path.
+        path: PathBuf,
+    },
+
+    /// The restore target exists but is not a regular file.
+    #[error("restore target {path} is not a regular file: give the path of a database file")]
+    RestoreTargetNotFile {
+        /// The target path.
+        path: PathBuf,
+    },
+
+    /// `--force` names the live database, which only `--in-place` may replace.
+    #[error(
+        "restore target {path} is the live database: pass --in-place instead of --force, after \
+         stopping the backend"
+    )]
+    RestoreTargetIsLive {
+        /// The target path, symbolic links resolved.
+        path: PathBuf,
+    },
+
+    /// `--in-place` names a file that is not the live database.
+    #[error(
+        "--in-place replaces the live database {database}, but the target is {path}: pass \
+         --to {database}, or --force to replace another file"
+    )]
+    NotLiveDatabase {
+        /// The target path.
+        path: PathBuf,
+        /// The configured database path.
+        database: PathBuf,
+    },
+
+    /// Another process uses the database that an in-place restore would replace.
+    #[error(
+        "database {path} is in use ({check}): stop the backend and every other process using \
+         the database, then restore again"
+    )]
+    DatabaseInUse {
+        /// The database file.
+        path: PathBuf,
+        /// The check that found the user.
+        check: crate::restore::InUse,
+    },
+
+    /// The restored file cannot get the owner of the file it replaces.
+    #[error(
+        "cannot give the restored database the owner {uid}:{gid} of {path}: run the restore \
+         as root or as that user"
+    )]
+    KeepOwner {
+        /// The file being replaced.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+        /// Its group.
+        gid: u32,
+        /// The `fchown` error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A time given on the command line cannot be read.
+    #[error("invalid time {value:?}: {reason}")]
+    InvalidTime {
+        /// The text given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// `--latest` or `--before` found no backup that passes verification.
+    #[error(
+        "no backup in {dir}{} passes verification{}: check the passphrase and keys, run \
+         `backup_cron verify --all`, or restore a named backup",
+        before.map(|time| format!(" created before {}", time.format("%Y-%m-%dT%H:%M:%SZ"))).unwrap_or_default(),
+        describe_skipped(skipped)
+    )]
+    NoGoodBackup {
+        /// The backup directory.
+        dir: PathBuf,
+        /// The `--before` time, if one was given.
+        before: Option<chrono::DateTime<chrono::Utc>>,
+        /// Every backup tried or passed over, newest first.
+        skipped: Vec<crate::restore::SkippedBackup>,
     },
 
     /// A pipeline thread panicked.
@@ -337,6 +436,22 @@ impl BackupError {
         }
     }
 
+    /// Returns true when the error shows that a backup file itself is bad (changed, damaged,
+    /// incomplete or failing SQLite's checks), as opposed to a problem of this run such as a
+    /// wrong key, a full disk or cancellation. Only such errors are recorded as a failed
+    /// verification in the manifest.
+    pub fn is_backup_defect(&self) -> bool {
+        matches!(
+            self,
+            Self::Mismatch { .. }
+                | Self::Corrupt { .. }
+                | Self::NotOpenPgp { .. }
+                | Self::IntegrityCheck { .. }
+                | Self::RecipientMismatch { .. }
+                | Self::Incomplete { .. }
+        )
+    }
+
     /// Returns true for the error of a cancelled operation.
     pub fn is_interrupted(&self) -> bool {
         matches!(self, Self::Interrupted { .. })
@@ -356,13 +471,22 @@ fn sqlite_code(error: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
     }
 }
 
+fn describe_skipped(skipped: &[crate::restore::SkippedBackup]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let reasons: Vec<String> =
+        skipped.iter().map(|backup| format!("{}: {}", backup.name, backup.reason)).collect();
+    format!(" ({})", reasons.join("; "))
+}
+
 fn display_pid(pid: Option<u32>) -> String {
     pid.map_or_else(|| "unknown".to_owned(), |pid| pid.to_string())
 }
 
 fn humanize(duration: Duration) -> String {
     let seconds = duration.as_secs();
-    if seconds >= 60 && seconds % 60 == 0 {
+    if seconds >= 60 && seconds.is_multiple_of(60) {
         format!("{} min", seconds / 60)
     } else if seconds > 0 {
         format!("{seconds} s")

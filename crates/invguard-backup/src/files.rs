@@ -51,7 +51,11 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<(), BackupError> {
 ///
 /// The caller holds the exclusive directory lock, so a file already at `temp` is a leftover of
 /// a killed run and is replaced.
-pub(crate) fn write_atomically(path: &Path, temp: &Path, contents: &[u8]) -> Result<(), BackupError> {
+pub(crate) fn write_atomically(
+    path: &Path,
+    temp: &Path,
+    contents: &[u8],
+) -> Result<(), BackupError> {
     use std::io::Write as _;
 
     remove_if_exists(temp);

@@ -106,7 +106,7 @@ fn open_lock_file(path: &Path, writable: bool) -> Result<fs_err::File, BackupErr
 fn record_holder(file: &mut fs_err::File, operation: &str) -> std::io::Result<()> {
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
-    write!(file, "pid={} operation={operation}\n", std::process::id())?;
+    writeln!(file, "pid={} operation={operation}", std::process::id())?;
     file.flush()
 }
 

@@ -105,7 +105,8 @@ pub(crate) fn encode(
     let (read, read_error) = split(read);
     let (_, compress_error) = split(compress);
     let (ciphertext, write_error) = split(write);
-    let stages = [(read_error, &*read_gone), (compress_error, &*compress_gone), (write_error, &LAST)];
+    let stages =
+        [(read_error, &*read_gone), (compress_error, &*compress_gone), (write_error, &LAST)];
     match (read, ciphertext, explaining_error(stages)) {
         (_, _, Some(error)) => Err(error),
         (Some(read), Some(ciphertext), None) => {
@@ -157,8 +158,8 @@ pub(crate) fn decode(
     keys: Option<&DecryptionKeys>,
     dest_dir: &Path,
     context: Context<'_>,
-) -> Result<DecodedBackup, DecodeFailure> {
-    let failure = |error| DecodeFailure { error, ciphertext: None };
+) -> Result<DecodedBackup, Box<DecodeFailure>> {
+    let failure = |error| Box::new(DecodeFailure { error, ciphertext: None });
     let total = fs_err::metadata(backup).map_err(|error| failure(BackupError::Io(error)))?.len();
     let mut file = tempfile::Builder::new()
         .prefix(DECODED_PREFIX)
@@ -186,7 +187,8 @@ pub(crate) fn decode(
         } else {
             (None, read_reader)
         };
-        let write = plaintext_stage(plaintext_reader, file.as_file_mut(), &file_path, format, backup);
+        let write =
+            plaintext_stage(plaintext_reader, file.as_file_mut(), &file_path, format, backup);
         (join(read, "read"), decrypt.map(|handle| join(handle, "decrypt")), write)
     });
 
@@ -196,7 +198,7 @@ pub(crate) fn decode(
     let stages = [(read_error, &*read_gone), (decrypt_error, &*decrypt_gone), (write_error, &LAST)];
     let ciphertext = read.map(|read| read.digest);
     match (ciphertext, plaintext, explaining_error(stages)) {
-        (ciphertext, _, Some(error)) => Err(DecodeFailure { error, ciphertext }),
+        (ciphertext, _, Some(error)) => Err(Box::new(DecodeFailure { error, ciphertext })),
         (Some(ciphertext), Some(plaintext), None) => {
             Ok(DecodedBackup { file, ciphertext, plaintext })
         }
@@ -336,22 +338,29 @@ fn plaintext_stage(
     let mut writer = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, output));
     let mut input = input;
     if format.is_compressed() {
-        zstd::stream::copy_decode(&mut input, &mut writer).map_err(|error| {
-            decode_error(error, &writer, path, backup)
-        })?;
+        zstd::stream::copy_decode(&mut input, &mut writer)
+            .map_err(|error| decode_error(error, &writer, path, backup))?;
     } else {
         io::copy(&mut input, &mut writer).map_err(|source| BackupError::io_at(path, source))?;
     }
     writer.flush().map_err(|source| BackupError::io_at(path, source))?;
     let digest = writer.digest();
-    writer.into_inner().into_inner().map_err(|error| BackupError::io_at(path, error.into_error()))?
+    writer
+        .into_inner()
+        .into_inner()
+        .map_err(|error| BackupError::io_at(path, error.into_error()))?
         .sync_all()
         .map_err(|source| BackupError::io_at(path, source))?;
     Ok(digest)
 }
 
 /// Tells a write failure (full disk) from invalid zstd data.
-fn decode_error<W>(error: io::Error, writer: &HashingWriter<W>, path: &Path, backup: &Path) -> BackupError {
+fn decode_error<W>(
+    error: io::Error,
+    writer: &HashingWriter<W>,
+    path: &Path,
+    backup: &Path,
+) -> BackupError {
     if writer.failed {
         return BackupError::io_at(path, error);
     }
@@ -431,8 +440,8 @@ fn split<T, E>(result: Result<T, E>) -> (Option<T>, Option<E>) {
 /// Picks the error that explains a failed pipeline: the first stage, in stream order, that
 /// failed while the stage after it was still running. A stage whose next stage had stopped
 /// failed only because of that; its error is returned only when no other stage has one.
-fn explaining_error<'a, const N: usize>(
-    stages: [(Option<BackupError>, &'a AtomicBool); N],
+fn explaining_error<const N: usize>(
+    stages: [(Option<BackupError>, &AtomicBool); N],
 ) -> Option<BackupError> {
     let mut secondary = None;
     for (error, downstream_gone) in stages {

@@ -61,9 +61,12 @@ pub(crate) fn take(
 
     let interrupt = connection.get_interrupt_handle();
     let started = Instant::now();
-    let (result, stop) = with_watchdog(deadline, cancel, move || interrupt.interrupt(), || {
-        connection.execute("VACUUM INTO ?1", [&target])
-    });
+    let (result, stop) = with_watchdog(
+        deadline,
+        cancel,
+        move || interrupt.interrupt(),
+        || connection.execute("VACUUM INTO ?1", [&target]),
+    );
     let read_transaction = started.elapsed();
 
     match (result, stop) {
@@ -74,7 +77,9 @@ pub(crate) fn take(
         (Err(_), Some(Stop::Deadline)) => {
             return Err(BackupError::SnapshotTimeout { path: source.path.clone(), deadline });
         }
-        (Err(error), None) => return Err(BackupError::sqlite("take a snapshot of", &source.path, error)),
+        (Err(error), None) => {
+            return Err(BackupError::sqlite("take a snapshot of", &source.path, error));
+        }
     }
 
     tracing::debug!(
@@ -132,26 +137,35 @@ fn with_watchdog<T>(
 /// Opens a database file that this product wrote (a snapshot or a decrypted backup).
 pub(crate) fn open_copy(path: &Path) -> Result<Connection, BackupError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Connection::open_with_flags(path, flags).map_err(|source| BackupError::sqlite("open", path, source))
+    Connection::open_with_flags(path, flags)
+        .map_err(|source| BackupError::sqlite("open", path, source))
 }
 
 /// Reads page size, page count, schema hash and the row count of every user table.
 pub(crate) fn facts(connection: &Connection, path: &Path) -> Result<DatabaseFacts, BackupError> {
     let sqlite_error = |source| BackupError::sqlite("read facts from", path, source);
 
-    let page_size: u64 = connection.query_row("PRAGMA page_size", [], |row| row.get(0)).map_err(sqlite_error)?;
-    let page_count: u64 = connection.query_row("PRAGMA page_count", [], |row| row.get(0)).map_err(sqlite_error)?;
+    let page_size: u64 =
+        connection.query_row("PRAGMA page_size", [], |row| row.get(0)).map_err(sqlite_error)?;
+    let page_count: u64 =
+        connection.query_row("PRAGMA page_count", [], |row| row.get(0)).map_err(sqlite_error)?;
     let schema_hash = schema_hash(connection).map_err(sqlite_error)?;
     let tables = table_row_counts(connection).map_err(sqlite_error)?;
     let rows_total = tables.values().sum();
 
-    Ok(DatabaseFacts { sqlite: SqliteInfo { page_size, page_count, schema_hash }, tables, rows_total })
+    Ok(DatabaseFacts {
+        sqlite: SqliteInfo { page_size, page_count, schema_hash },
+        tables,
+        rows_total,
+    })
 }
 
 /// SHA-256 (hex) of the `sql` of every `sqlite_schema` entry, sorted, each ending in `\n`.
 fn schema_hash(connection: &Connection) -> rusqlite::Result<String> {
-    let mut statement = connection.prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL")?;
-    let mut sql: Vec<String> = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement =
+        connection.prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL")?;
+    let mut sql: Vec<String> =
+        statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     sql.sort();
 
     let mut hasher = Sha256::new();
@@ -169,7 +183,8 @@ fn table_row_counts(connection: &Connection) -> rusqlite::Result<BTreeMap<String
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
          AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
     )?;
-    let names: Vec<String> = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let names: Vec<String> =
+        statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
 
     let mut counts = BTreeMap::new();
     for name in names {
@@ -192,7 +207,11 @@ pub(crate) fn check_integrity(
         .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
         .map_err(|source| match source.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-                BackupError::IntegrityCheck { path: path.to_owned(), check, message: source.to_string() }
+                BackupError::IntegrityCheck {
+                    path: path.to_owned(),
+                    check,
+                    message: source.to_string(),
+                }
             }
             _ => BackupError::sqlite("check", path, source),
         })?;
@@ -207,7 +226,6 @@ pub(crate) fn check_integrity(
 pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -236,7 +254,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = SourceDatabase::resolve(&database(dir.path())).unwrap();
 
-        let snapshot = take(&source, dir.path(), Duration::from_secs(60), &CancelToken::new()).unwrap();
+        let snapshot =
+            take(&source, dir.path(), Duration::from_secs(60), &CancelToken::new()).unwrap();
 
         let copy = open_copy(snapshot.file.path()).unwrap();
         let facts = facts(&copy, snapshot.file.path()).unwrap();
@@ -290,8 +309,12 @@ mod tests {
 
     #[test]
     fn with_watchdog_leaves_finished_work_alone() {
-        let (value, stop) =
-            with_watchdog(Duration::from_secs(3600), &CancelToken::new(), || panic!("interrupted"), || 7);
+        let (value, stop) = with_watchdog(
+            Duration::from_secs(3600),
+            &CancelToken::new(),
+            || panic!("interrupted"),
+            || 7,
+        );
         assert_eq!((value, stop), (7, None));
     }
 

@@ -67,9 +67,10 @@ fn canonical_path(configured: &Path) -> Result<PathBuf, BackupError> {
         Ok(path) => Ok(path),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             match std::fs::read_link(configured) {
-                Ok(target) => {
-                    Err(BackupError::DatabaseDanglingSymlink { path: configured.to_owned(), target })
-                }
+                Ok(target) => Err(BackupError::DatabaseDanglingSymlink {
+                    path: configured.to_owned(),
+                    target,
+                }),
                 Err(_) => Err(BackupError::DatabaseMissing { path: configured.to_owned() }),
             }
         }

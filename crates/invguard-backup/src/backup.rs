@@ -1,0 +1,419 @@
+//! One backup run: lock, clean leftovers, snapshot, compress and encrypt, verify, publish.
+
+use std::fmt;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use invguard_config::{Config, EncryptionMode, VerifyLevel};
+use invguard_crypto::{DecryptionKeys, EncryptionKeys};
+
+use crate::files::{self, create_new_private, create_private_dir, ensure_private_dir, fsync_dir};
+use crate::pipeline::{self, Context, EncodeReport};
+use crate::snapshot::{self, DatabaseFacts};
+use crate::source::SourceDatabase;
+use crate::verify::{Checker, verification};
+use crate::{
+    BackupError, BackupName, CancelToken, CompressionInfo, DatabaseInfo, DirLock, EncryptionInfo,
+    FORMAT_VERSION, FileInfo, Manifest, Progress, Verification, VerificationLevel,
+    VerificationResult, clean_leftovers,
+};
+
+/// Default limit for the snapshot's read transaction. Generous: `VACUUM INTO` copies about
+/// 1 GiB in 2 to 3 seconds on a busy database, so only a stuck run reaches it.
+pub const DEFAULT_SNAPSHOT_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// Options of [`run_backup`].
+#[derive(Clone)]
+pub struct BackupOptions {
+    /// The longest the snapshot may hold its read transaction before it is interrupted.
+    pub snapshot_deadline: Duration,
+    /// The verification level; `None` takes `[verify] level` from the configuration.
+    pub verify_level: Option<VerifyLevel>,
+    /// Set to stop the run; it then cleans up and returns [`BackupError::Interrupted`].
+    pub cancel: CancelToken,
+    /// Receives progress reports.
+    pub progress: Option<Arc<dyn Progress>>,
+    /// The time in the file name and manifest; `None` takes the current time.
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        Self {
+            snapshot_deadline: DEFAULT_SNAPSHOT_DEADLINE,
+            verify_level: None,
+            cancel: CancelToken::new(),
+            progress: None,
+            timestamp: None,
+        }
+    }
+}
+
+impl fmt::Debug for BackupOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackupOptions")
+            .field("snapshot_deadline", &self.snapshot_deadline)
+            .field("verify_level", &self.verify_level)
+            .field("cancel", &self.cancel)
+            .field("progress", &self.progress.as_ref().map(|_| "<callback>"))
+            .field("timestamp", &self.timestamp)
+            .finish()
+    }
+}
+
+/// What a successful backup produced.
+#[derive(Debug, Clone)]
+pub struct BackupOutcome {
+    /// The backup file.
+    pub path: PathBuf,
+    /// Its manifest.
+    pub manifest_path: PathBuf,
+    /// The manifest as written.
+    pub manifest: Manifest,
+    /// How long the snapshot held its read transaction on the live database.
+    pub snapshot_duration: Duration,
+    /// How long the whole run took.
+    pub duration: Duration,
+    /// Leftovers of killed runs removed at the start.
+    pub leftovers_removed: Vec<PathBuf>,
+    /// Conditions the operator should know about (for example a network file system); the
+    /// caller logs them.
+    pub warnings: Vec<String>,
+}
+
+/// Takes one backup of the configured database and verifies it.
+///
+/// The run holds the exclusive lock of the backup directory, removes leftovers of killed
+/// runs, snapshots the database with `VACUUM INTO`, compresses and encrypts the snapshot into
+/// `NAME.partial`, verifies the partial file (see [`verify`](crate::verify())), and only then
+/// renames it to its final name and writes the manifest. It succeeds only when verification
+/// passed.
+///
+/// # Errors
+///
+/// Any [`BackupError`]: [`BackupError::Locked`] when another writer runs, the database
+/// errors ([`BackupError::DatabaseMissing`], [`BackupError::NotSqlite`], ...),
+/// [`BackupError::InsufficientSpace`] or [`BackupError::DiskFull`],
+/// [`BackupError::Interrupted`] on cancellation, and verification failures such as
+/// [`BackupError::Mismatch`]. On every error, no file is left under a final name and the
+/// partial and temporary files are removed.
+pub fn run_backup(config: &Config, options: &BackupOptions) -> Result<BackupOutcome, BackupError> {
+    let started = Instant::now();
+    let keys = Keys::from_config(config)?;
+    let dir = &config.backup.dir;
+    let temp_dir = &config.backup.temp_dir;
+
+    create_private_dir(dir)?;
+    let _lock = DirLock::exclusive(dir, "backup")?;
+    let leftovers_removed = clean_leftovers(dir, temp_dir)?;
+    ensure_private_dir(temp_dir)?;
+
+    let source = SourceDatabase::resolve(&config.database.path)?;
+    let warnings = network_warnings(&source.path, dir, temp_dir);
+    check_space(source.size, dir, temp_dir)?;
+
+    let run = Run { config, options, keys: &keys, source: &source };
+    let (published, snapshot_duration) = run.execute()?;
+
+    let duration = started.elapsed();
+    tracing::debug!(
+        path = %published.path.display(),
+        duration_ms = duration.as_millis() as u64,
+        snapshot_ms = snapshot_duration.as_millis() as u64,
+        "backup finished"
+    );
+    Ok(BackupOutcome {
+        path: published.path,
+        manifest_path: published.manifest_path,
+        manifest: published.manifest,
+        snapshot_duration,
+        duration,
+        leftovers_removed,
+        warnings,
+    })
+}
+
+/// Keys for writing and for verifying the new backup.
+struct Keys {
+    encryption: Option<EncryptionKeys>,
+    decryption: DecryptionKeys,
+}
+
+impl Keys {
+    fn from_config(config: &Config) -> Result<Self, BackupError> {
+        let encryption = crate::encryption_keys(config)?;
+        let decryption = match config.encryption.mode {
+            EncryptionMode::None => DecryptionKeys::default(),
+            // The passphrase that encrypts is the one that verifies.
+            EncryptionMode::Passphrase => DecryptionKeys {
+                passphrases: encryption.iter().filter_map(|keys| keys.passphrase.clone()).collect(),
+                secret_keys: Vec::new(),
+            },
+            EncryptionMode::PublicKey => {
+                DecryptionKeys::secret_keys(crate::decryption_keys(config)?.secret_keys)
+            }
+        };
+        Ok(Self { encryption, decryption })
+    }
+}
+
+struct Run<'a> {
+    config: &'a Config,
+    options: &'a BackupOptions,
+    keys: &'a Keys,
+    source: &'a SourceDatabase,
+}
+
+struct Published {
+    path: PathBuf,
+    manifest_path: PathBuf,
+    manifest: Manifest,
+}
+
+impl Run<'_> {
+    fn context(&self) -> Context<'_> {
+        Context {
+            cancel: &self.options.cancel,
+            progress: self.options.progress.as_deref(),
+            operation: "backup",
+        }
+    }
+
+    fn execute(&self) -> Result<(Published, Duration), BackupError> {
+        let cancel = &self.options.cancel;
+        let temp_dir = &self.config.backup.temp_dir;
+        let snapshot =
+            snapshot::take(self.source, temp_dir, self.options.snapshot_deadline, cancel)?;
+        let facts = self.snapshot_facts(snapshot.file.path())?;
+
+        let name = self.name().first_free_in(&self.config.backup.dir);
+        let partial = Partial::create(self.config.backup.dir.join(name.partial_name()))?;
+        let level = self.config.backup.compression_level;
+        let mut file = partial.open_for_write()?;
+        let encoded = pipeline::encode(
+            snapshot.file.path(),
+            &mut file,
+            self.keys.encryption.as_ref(),
+            level,
+            self.context(),
+        )?;
+        file.sync_all().map_err(|source| BackupError::io_at(&partial.path, source))?;
+        drop(file);
+        // The plaintext snapshot is no longer needed; removing it now halves the temporary
+        // space the verification needs.
+        let snapshot_duration = snapshot.read_transaction;
+        drop(snapshot);
+
+        let mut manifest = self.manifest(&name, &encoded, facts);
+        let verified_level = self.verify(&partial.path, &manifest)?;
+        cancel.check("backup")?;
+
+        let path = self.config.backup.dir.join(name.file_name());
+        partial.publish(&path)?;
+        manifest.verification = verification(verified_level, &Ok(()));
+        let manifest_path = self.config.backup.dir.join(name.manifest_name());
+        if let Err(error) = manifest.write(&manifest_path) {
+            files::remove_if_exists(&path);
+            return Err(error);
+        }
+        fsync_dir(&self.config.backup.dir)?;
+
+        Ok((Published { path, manifest_path, manifest }, snapshot_duration))
+    }
+
+    fn name(&self) -> BackupName {
+        let timestamp = self.options.timestamp.unwrap_or_else(Utc::now);
+        let encrypted = self.keys.encryption.is_some();
+        BackupName::new(&self.config.database.name, timestamp, encrypted)
+    }
+
+    /// Reads the facts of the snapshot; checks it with `quick_check` first when the backup
+    /// cannot be decrypted for verification (public key without secret key).
+    fn snapshot_facts(&self, snapshot: &Path) -> Result<DatabaseFacts, BackupError> {
+        let connection = snapshot::open_copy(snapshot)?;
+        if self.ciphertext_only() {
+            snapshot::check_integrity(&connection, snapshot, "quick_check").map_err(|error| {
+                match error {
+                    BackupError::IntegrityCheck { check, message, .. } => {
+                        BackupError::IntegrityCheck {
+                            path: self.source.path.clone(),
+                            check,
+                            message,
+                        }
+                    }
+                    other => other,
+                }
+            })?;
+        }
+        snapshot::facts(&connection, snapshot)
+    }
+
+    fn ciphertext_only(&self) -> bool {
+        self.config.encryption.mode == EncryptionMode::PublicKey
+            && self.keys.decryption.secret_keys.is_empty()
+    }
+
+    fn verify(
+        &self,
+        partial: &Path,
+        manifest: &Manifest,
+    ) -> Result<VerificationLevel, BackupError> {
+        let recipients = self.keys.encryption.as_ref().map_or(&[][..], |keys| &keys.recipients[..]);
+        let checker = Checker {
+            level: self.options.verify_level.unwrap_or(self.config.verify.level),
+            keys: &self.keys.decryption,
+            recipients,
+            temp_dir: &self.config.backup.temp_dir,
+            context: self.context(),
+        };
+        checker.check(partial, manifest)
+    }
+
+    fn manifest(
+        &self,
+        name: &BackupName,
+        encoded: &EncodeReport,
+        facts: DatabaseFacts,
+    ) -> Manifest {
+        let recipients = self.keys.encryption.as_ref().map_or_else(Vec::new, |keys| {
+            keys.recipients.iter().map(|recipient| recipient.fingerprint()).collect()
+        });
+        Manifest {
+            format_version: FORMAT_VERSION,
+            created_utc: name.created_utc,
+            database: DatabaseInfo {
+                name: self.config.database.name.clone(),
+                source_path: self.source.path.clone(),
+            },
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            file: FileInfo { name: name.file_name() },
+            plaintext: encoded.plaintext.clone(),
+            ciphertext: encoded.ciphertext.clone(),
+            sqlite: facts.sqlite,
+            tables: facts.tables,
+            rows_total: facts.rows_total,
+            encryption: EncryptionInfo { mode: self.config.encryption.mode.into(), recipients },
+            compression: CompressionInfo {
+                algorithm: "zstd".to_owned(),
+                level: self.config.backup.compression_level,
+            },
+            // Replaced by the real result before the manifest is written.
+            verification: Verification {
+                result: VerificationResult::Failed,
+                level: VerificationLevel::Quick,
+                time: name.created_utc,
+                message: Some("not verified yet".to_owned()),
+            },
+        }
+    }
+}
+
+/// A backup file being written; removed on drop unless published.
+struct Partial {
+    path: PathBuf,
+    published: bool,
+}
+
+impl Partial {
+    fn create(path: PathBuf) -> Result<Self, BackupError> {
+        drop(create_new_private(&path)?);
+        Ok(Self { path, published: false })
+    }
+
+    fn open_for_write(&self) -> Result<fs_err::File, BackupError> {
+        fs_err::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .map_err(|source| BackupError::io_at(&self.path, source))
+    }
+
+    /// Renames the partial file to `path`, never replacing an existing file.
+    fn publish(mut self, path: &Path) -> Result<(), BackupError> {
+        rename_no_replace(&self.path, path)?;
+        self.published = true;
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.published {
+            files::remove_if_exists(&self.path);
+        }
+    }
+}
+
+/// Renames `from` to `to`, failing when `to` exists. Falls back to a check followed by a plain
+/// rename on file systems without `RENAME_NOREPLACE`; the directory lock excludes other
+/// writers, so nothing can appear in between.
+fn rename_no_replace(from: &Path, to: &Path) -> Result<(), BackupError> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => return Ok(()),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {}
+        Err(errno) => {
+            let source = std::io::Error::from(errno);
+            let message =
+                format!("failed to rename {} to {}: {source}", from.display(), to.display());
+            return Err(BackupError::io_at(to, std::io::Error::new(source.kind(), message)));
+        }
+    }
+    if to.symlink_metadata().is_ok() {
+        let message = format!("{} already exists", to.display());
+        return Err(BackupError::Io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            message,
+        )));
+    }
+    fs_err::rename(from, to).map_err(|source| BackupError::io_at(to, source))
+}
+
+fn network_warnings(database: &Path, dir: &Path, temp_dir: &Path) -> Vec<String> {
+    let places = [
+        ("database", files::parent_of(database)),
+        ("backup directory", dir),
+        ("temporary directory", temp_dir),
+    ];
+    places
+        .iter()
+        .filter_map(|(what, path)| {
+            let kind = files::network_filesystem(path)?;
+            Some(format!(
+                "the {what} {} is on a network file system ({kind}): file locks and fsync may \
+                 not be reliable there; prefer a local disk",
+                path.display()
+            ))
+        })
+        .collect()
+}
+
+/// Checks free space before starting: the snapshot needs about the database size in
+/// `temp_dir`, and the backup (estimated at half the database size; compressed inventory
+/// databases measure about a third) in `dir`.
+fn check_space(database_size: u64, dir: &Path, temp_dir: &Path) -> Result<(), BackupError> {
+    let for_temp = database_size;
+    let for_backup = database_size / 2;
+    let same_filesystem = device(dir)? == device(temp_dir)?;
+
+    if same_filesystem {
+        return require_space(dir, for_temp + for_backup);
+    }
+    require_space(temp_dir, for_temp)?;
+    require_space(dir, for_backup)
+}
+
+fn require_space(path: &Path, needed: u64) -> Result<(), BackupError> {
+    let available = files::available_bytes(path)?;
+    if available < needed {
+        return Err(BackupError::InsufficientSpace { path: path.to_owned(), available, needed });
+    }
+    Ok(())
+}
+
+fn device(path: &Path) -> Result<u64, BackupError> {
+    Ok(fs_err::metadata(path)?.dev())
+}

@@ -1,0 +1,225 @@
+//! Listing the backups of a directory: manifests, legacy backups and incomplete backups.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::manifest::utc_seconds;
+use crate::names::{BackupName, MANIFEST_EXTENSION};
+use crate::pipeline::BackupFormat;
+use crate::{
+    BackupError, EncryptionKind, Manifest, Verification, VerificationLevel, VerificationResult,
+};
+
+/// One backup in a directory, as `backup_cron list --json` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupEntry {
+    /// The backup file name.
+    pub name: String,
+    /// Creation time: from the manifest, else the file name, else (legacy) the file's mtime.
+    #[serde(with = "utc_seconds")]
+    pub created_utc: DateTime<Utc>,
+    /// Size of the backup file in bytes.
+    pub size: u64,
+    /// SHA-256 of the backup file recorded in the manifest.
+    pub ciphertext_sha256: Option<String>,
+    /// Backup file size divided by snapshot size.
+    pub compression_ratio: Option<f64>,
+    /// The latest recorded verification.
+    pub verification: Option<VerificationSummary>,
+    /// Total rows in the snapshot.
+    pub rows_total: Option<u64>,
+    /// The encryption mode (`null` when unknown, for an incomplete backup).
+    pub encryption: Option<EncryptionKind>,
+    /// Recipient fingerprints of a public-key backup.
+    pub recipients: Vec<String>,
+    /// A backup of the Python service: a `*.gpg` file without manifest.
+    pub legacy: bool,
+    /// A backup file in this product's naming without a manifest: its run did not finish, so
+    /// it never counts as good.
+    pub incomplete: bool,
+    /// The backup file.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The manifest file, if any.
+    #[serde(skip)]
+    pub manifest_path: Option<PathBuf>,
+    /// The parsed manifest, if any.
+    #[serde(skip)]
+    pub manifest: Option<Manifest>,
+    /// The parsed file name (none for legacy backups).
+    #[serde(skip)]
+    pub parsed_name: Option<BackupName>,
+}
+
+/// `verification` of a [`BackupEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerificationSummary {
+    /// Passed or failed.
+    pub result: VerificationResult,
+    /// How thoroughly it was checked.
+    pub level: VerificationLevel,
+    /// When.
+    #[serde(with = "utc_seconds")]
+    pub time: DateTime<Utc>,
+}
+
+impl From<&Verification> for VerificationSummary {
+    fn from(verification: &Verification) -> Self {
+        Self { result: verification.result, level: verification.level, time: verification.time }
+    }
+}
+
+impl BackupEntry {
+    /// Returns true when this backup counts as good: it has a manifest whose verification
+    /// passed.
+    pub fn is_verified(&self) -> bool {
+        self.verification.as_ref().is_some_and(|v| v.result == VerificationResult::Passed)
+    }
+
+    /// Returns the format of the backup file.
+    pub fn format(&self) -> BackupFormat {
+        if self.legacy {
+            return BackupFormat::LegacyOpenPgp;
+        }
+        match self.encryption {
+            Some(EncryptionKind::None) => BackupFormat::Zstd,
+            Some(_) => BackupFormat::ZstdOpenPgp,
+            None => BackupFormat::from_file_name(&self.name).unwrap_or(BackupFormat::ZstdOpenPgp),
+        }
+    }
+}
+
+/// Lists the backups in `dir`, newest first.
+///
+/// Includes every backup with a manifest, legacy `*.gpg` backups without one (dated by
+/// mtime), and backup files in this product's naming without a manifest (flagged
+/// `incomplete`). Partial and temporary files are not backups and are left out.
+///
+/// Takes no lock: hold [`DirLock::shared`](crate::DirLock::shared) (readers) or
+/// [`DirLock::exclusive`](crate::DirLock::exclusive) (writers) around it.
+///
+/// # Errors
+///
+/// An I/O error reading the directory, and the manifest errors of [`Manifest::read`]: a
+/// manifest of an unknown `format_version` fails the whole listing, because a decision made
+/// without that backup (retention, restore) could be wrong.
+pub fn list_backups(dir: &Path) -> Result<Vec<BackupEntry>, BackupError> {
+    let mut file_names = Vec::new();
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file()
+            && let Ok(name) = entry.file_name().into_string()
+        {
+            file_names.push(name);
+        }
+    }
+    file_names.sort();
+
+    let mut entries = Vec::new();
+    for name in &file_names {
+        if let Some(manifest_stem) = name.strip_suffix(MANIFEST_EXTENSION) {
+            if let Some(entry) = from_manifest(dir, name, manifest_stem)? {
+                entries.push(entry);
+            }
+        } else if let Some(entry) = without_manifest(dir, name, &file_names)? {
+            entries.push(entry);
+        }
+    }
+
+    entries.sort_by(newest_first);
+    Ok(entries)
+}
+
+fn newest_first(a: &BackupEntry, b: &BackupEntry) -> std::cmp::Ordering {
+    let sequence = |entry: &BackupEntry| entry.parsed_name.as_ref().map_or(0, |name| name.sequence);
+    (b.created_utc, sequence(b), &b.name).cmp(&(a.created_utc, sequence(a), &a.name))
+}
+
+fn from_manifest(
+    dir: &Path,
+    manifest_name: &str,
+    stem: &str,
+) -> Result<Option<BackupEntry>, BackupError> {
+    let manifest_path = dir.join(manifest_name);
+    let manifest = Manifest::read(&manifest_path)?;
+    let path = dir.join(&manifest.file.name);
+
+    let size = match fs_err::metadata(&path) {
+        Ok(metadata) => metadata.len(),
+        Err(error) => {
+            tracing::debug!(manifest = %manifest_path.display(), %error, "manifest without backup file");
+            return Ok(None);
+        }
+    };
+    let parsed_name = BackupName::parse(&manifest.file.name);
+    if parsed_name.as_ref().is_none_or(|name| name.stem() != stem) {
+        tracing::debug!(manifest = %manifest_path.display(), file = %manifest.file.name, "manifest names another stem");
+    }
+
+    Ok(Some(BackupEntry {
+        name: manifest.file.name.clone(),
+        created_utc: manifest.created_utc,
+        size,
+        ciphertext_sha256: Some(manifest.ciphertext.sha256.clone()),
+        compression_ratio: Some(manifest.compression_ratio()),
+        verification: Some(VerificationSummary::from(&manifest.verification)),
+        rows_total: Some(manifest.rows_total),
+        encryption: Some(manifest.encryption.mode),
+        recipients: manifest.encryption.recipients.clone(),
+        legacy: false,
+        incomplete: false,
+        path,
+        manifest_path: Some(manifest_path),
+        parsed_name,
+        manifest: Some(manifest),
+    }))
+}
+
+/// A legacy or incomplete backup, or `None` for a file that is not a backup or has a manifest.
+fn without_manifest(
+    dir: &Path,
+    name: &str,
+    all_names: &[String],
+) -> Result<Option<BackupEntry>, BackupError> {
+    let parsed_name = BackupName::parse(name);
+    let has_manifest =
+        |stem: String| all_names.binary_search(&format!("{stem}{MANIFEST_EXTENSION}")).is_ok();
+    let legacy = match &parsed_name {
+        Some(parsed) if has_manifest(parsed.stem()) => return Ok(None),
+        Some(_) => false,
+        None if name.ends_with(".gpg") && !name.starts_with('.') => true,
+        None => return Ok(None),
+    };
+
+    let path = dir.join(name);
+    let metadata = fs_err::metadata(&path)?;
+    let created_utc = match &parsed_name {
+        Some(parsed) => parsed.created_utc,
+        None => DateTime::<Utc>::from(metadata.modified()?),
+    };
+    let encryption = match (&parsed_name, legacy) {
+        (_, true) => Some(EncryptionKind::Passphrase),
+        (Some(parsed), false) if !parsed.encrypted => Some(EncryptionKind::None),
+        _ => None,
+    };
+
+    Ok(Some(BackupEntry {
+        name: name.to_owned(),
+        created_utc: crate::verify::whole_seconds(created_utc),
+        size: metadata.len(),
+        ciphertext_sha256: None,
+        compression_ratio: None,
+        verification: None,
+        rows_total: None,
+        encryption,
+        recipients: Vec::new(),
+        legacy,
+        incomplete: !legacy,
+        path,
+        manifest_path: None,
+        manifest: None,
+        parsed_name,
+    }))
+}

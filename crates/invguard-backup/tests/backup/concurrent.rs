@@ -1,0 +1,97 @@
+//! Backups of a database that writers keep changing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+
+use invguard_backup::{BackupFormat, CancelToken, decode_backup, decryption_keys};
+use rusqlite::Connection;
+
+use super::support::{Setup, check_database};
+
+const WRITERS: u64 = 3;
+
+/// A writer thread committing one row per transaction until stopped.
+fn spawn_writer(
+    database: std::path::PathBuf,
+    writer: u64,
+    committed: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let connection = Connection::open(&database).unwrap();
+        connection.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+        connection.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        let mut sequence = 0;
+        while !stop.load(Ordering::SeqCst) {
+            sequence += 1;
+            connection
+                .execute(
+                    "INSERT INTO events (writer, sequence, payload) VALUES (?1, ?2, randomblob(200))",
+                    [writer, sequence],
+                )
+                .unwrap();
+            committed.store(sequence, Ordering::SeqCst);
+        }
+    })
+}
+
+#[test]
+fn backup_during_continuous_writes_keeps_committed_rows() {
+    let setup = Setup::new(50_000);
+    Connection::open(&setup.database)
+        .unwrap()
+        .execute_batch("CREATE TABLE events (writer INTEGER, sequence INTEGER, payload BLOB)")
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Vec<Arc<AtomicU64>> = (0..WRITERS).map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let writers: Vec<_> = counters
+        .iter()
+        .enumerate()
+        .map(|(writer, committed)| {
+            spawn_writer(setup.database.clone(), writer as u64, committed.clone(), stop.clone())
+        })
+        .collect();
+    while counters.iter().any(|committed| committed.load(Ordering::SeqCst) < 200) {
+        thread::yield_now();
+    }
+
+    let before: Vec<u64> =
+        counters.iter().map(|committed| committed.load(Ordering::SeqCst)).collect();
+    let config = setup.config();
+    let outcome = setup.backup(&config);
+    let after: Vec<u64> =
+        counters.iter().map(|committed| committed.load(Ordering::SeqCst)).collect();
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+
+    assert!(after.iter().zip(&before).all(|(after, before)| after > before), "writers stalled");
+    let keys = decryption_keys(&config).unwrap();
+    let decoded = decode_backup(
+        &outcome.path,
+        BackupFormat::ZstdOpenPgp,
+        Some(&keys),
+        setup.root.path(),
+        &CancelToken::new(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(check_database(decoded.file.path()), 50_000);
+    let restored = Connection::open(decoded.file.path()).unwrap();
+    for (writer, committed) in before.iter().enumerate() {
+        let present: u64 = restored
+            .query_row(
+                "SELECT count(*) FROM events WHERE writer = ?1 AND sequence <= ?2",
+                [writer as u64, *committed],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(present, *committed, "writer {writer} lost rows committed before the backup");
+    }
+    let events: u64 =
+        restored.query_row("SELECT count(*) FROM events", [], |row| row.get(0)).unwrap();
+    assert_eq!(outcome.manifest.tables["events"], events);
+    assert_eq!(outcome.manifest.rows_total, events + 50_000 + 3);
+}
