@@ -72,6 +72,9 @@ pub enum Command {
     Jobs,
     /// Run the scheduler daemon in the foreground (the default without a subcommand).
     Run,
+    /// Run one step of a scheduled job that has no public subcommand; the daemon starts it.
+    #[command(hide = true)]
+    JobStep(JobStepArgs),
 }
 
 /// Arguments of `verify`.
@@ -179,6 +182,23 @@ pub struct ScheduleArgs {
     /// Number of run times to print per job.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub count: usize,
+}
+
+/// Arguments of the hidden `job-step` subcommand.
+#[derive(Debug, Args)]
+pub struct JobStepArgs {
+    /// The step to run.
+    #[arg(value_enum)]
+    pub step: JobStepName,
+}
+
+/// Steps of scheduled jobs that no public subcommand runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobStepName {
+    /// One monitoring cycle: every check, alert state update and notices (the `health` job).
+    Monitor,
+    /// Removal of leftovers of killed runs and the disk space check (the `maintenance` job).
+    Maintenance,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod health;
+mod job_step;
 mod jobs;
 mod list;
 mod restore;
@@ -60,6 +61,7 @@ pub fn run(ctx: &Context, command: Option<&Command>) -> anyhow::Result<Exit> {
         Command::Schedule(args) => schedule::run(ctx, args),
         Command::Jobs => jobs::run(ctx),
         Command::Run => run::run(ctx),
+        Command::JobStep(args) => job_step::run(ctx, args),
     }
 }
 

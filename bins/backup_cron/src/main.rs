@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod daemon;
 mod exit;
 mod logging;
 mod progress;

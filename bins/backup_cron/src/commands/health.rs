@@ -1,9 +1,145 @@
-//! `backup_cron health`: check the database, the backup directory and the latest backup.
+//! `backup_cron health`: the container health check. Prints `Health check passed` (exit 0)
+//! or `Health check failed` (exit 1) and the reasons on stderr.
+//!
+//! It checks the backend API (`GET {API_URL}/health` answers 2xx), the daemon's heartbeat
+//! (when the state file shows a daemon running), and the age of the newest verified backup.
 
-use crate::commands::{Context, not_available};
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, TimeDelta, Utc};
+use invguard_config::Config;
+use invguard_monitor::{BackupCatalog, ManifestCatalog, Verification};
+
+use crate::commands::Context;
+use crate::daemon::MAX_SLEEP;
+use crate::daemon::state::{self, DaemonState};
 use crate::exit::Exit;
 
+/// The daemon writes its heartbeat at least once per [`MAX_SLEEP`]; three missed beats fail.
+const HEARTBEAT_MAX_AGE: Duration = Duration::from_secs(3 * MAX_SLEEP.as_secs());
+
 /// Runs the `health` command.
-pub fn run(_ctx: &Context) -> anyhow::Result<Exit> {
-    Err(not_available("health"))
+pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
+    let config = ctx.config();
+    let now = Utc::now();
+    let mut problems = Vec::new();
+
+    if let Err(problem) = check_api(config) {
+        problems.push(problem);
+    }
+    let state = match state::load(&config.state.dir) {
+        Ok(state) => state,
+        Err(error) => {
+            problems.push(format!("{error:#}"));
+            None
+        }
+    };
+    if let Err(problem) = check_heartbeat(config, state.as_ref(), now) {
+        problems.push(problem);
+    }
+    if let Err(problem) = check_backup_age(config, state.as_ref(), now) {
+        problems.push(problem);
+    }
+
+    report(&problems)
+}
+
+#[allow(clippy::print_stderr, reason = "the reasons of a failed health check are command output")]
+fn report(problems: &[String]) -> anyhow::Result<Exit> {
+    let mut stdout = std::io::stdout().lock();
+    if problems.is_empty() {
+        writeln!(stdout, "Health check passed").context("cannot write to stdout")?;
+        return Ok(Exit::Success);
+    }
+    writeln!(stdout, "Health check failed").context("cannot write to stdout")?;
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    Ok(Exit::Failure)
+}
+
+/// `GET {API_URL}/health` must answer with a 2xx status.
+fn check_api(config: &Config) -> Result<(), String> {
+    let url = format!("{}/health", config.api.url.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(config.api.connect_timeout))
+        .timeout_global(Some(config.api.read_timeout))
+        .build()
+        .into();
+
+    match agent.get(&url).call() {
+        Ok(_) => Ok(()),
+        Err(ureq::Error::StatusCode(code)) => {
+            Err(format!("backend API {url} answered HTTP {code}"))
+        }
+        Err(error) => Err(format!("backend API {url} is unreachable: {error}")),
+    }
+}
+
+/// A running daemon (per the state file) must have written its heartbeat recently.
+fn check_heartbeat(
+    config: &Config,
+    state: Option<&DaemonState>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let Some(state) = state else { return Ok(()) };
+    if state.daemon.pid.is_none() || state.daemon.stopped_utc.is_some() {
+        return Ok(());
+    }
+
+    let dir = &config.state.dir;
+    let heartbeat = state::load_heartbeat(dir).map_err(|error| format!("{error:#}"))?;
+    let Some(heartbeat) = heartbeat else {
+        return Err(format!("the daemon is running but wrote no heartbeat in {}", dir.display()));
+    };
+    let age = now - heartbeat.time_utc;
+    let max_age = TimeDelta::from_std(HEARTBEAT_MAX_AGE).unwrap_or(TimeDelta::MAX);
+    if age > max_age {
+        return Err(format!(
+            "the daemon's heartbeat is {}s old (pid {}, limit {}s): the daemon is stuck or was killed",
+            age.num_seconds(),
+            heartbeat.pid,
+            max_age.num_seconds()
+        ));
+    }
+    Ok(())
+}
+
+/// The newest verified backup must be younger than `[monitor] backup_failure_hours`. Before
+/// the first backup, the check passes until that long after the daemon first started.
+fn check_backup_age(
+    config: &Config,
+    state: Option<&DaemonState>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let hours = config.monitor.backup_failure_hours;
+    let limit = TimeDelta::milliseconds((hours * 3_600_000.0) as i64);
+    let dir = &config.backup.dir;
+
+    let backups = ManifestCatalog
+        .list_backups(dir)
+        .map_err(|error| format!("cannot list the backups in {}: {error}", dir.display()))?;
+    let newest = backups.iter().find(|backup| backup.verification == Verification::Passed);
+
+    match newest {
+        Some(backup) if now - backup.created_utc <= limit => Ok(()),
+        Some(backup) => Err(format!(
+            "the newest verified backup {} is {:.1} hours old, more than backup_failure_hours = {hours}",
+            backup.name,
+            (now - backup.created_utc).num_seconds() as f64 / 3600.0
+        )),
+        None => {
+            let first_start = state.and_then(|state| state.daemon.first_started_utc);
+            match first_start {
+                Some(start) if now - start <= limit => Ok(()),
+                _ => Err(format!(
+                    "no verified backup in {} and the daemon first started more than \
+                     backup_failure_hours = {hours} ago (or never)",
+                    dir.display()
+                )),
+            }
+        }
+    }
 }

@@ -1,9 +1,48 @@
 //! `backup_cron run`: the scheduler daemon (also the default without a subcommand).
 
-use crate::commands::{Context, not_available};
+use std::ffi::OsString;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use crate::cli::{Cli, LogFormatArg};
+use crate::commands::Context;
+use crate::daemon::{self, Invocation};
 use crate::exit::Exit;
 
-/// Runs the `run` command.
-pub fn run(_ctx: &Context) -> anyhow::Result<Exit> {
-    Err(not_available("run"))
+/// Runs the `run` command: the daemon, until SIGTERM or SIGINT.
+pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
+    // The command line was valid when main parsed it, so parsing it again succeeds.
+    let cli = Cli::try_parse().context("cannot parse the command line again")?;
+    let invocation = Invocation {
+        program: std::env::current_exe().context("cannot find the path of this program")?,
+        global_args: global_args(&cli),
+    };
+
+    daemon::run(ctx.config().clone(), cli.config.clone(), invocation)?;
+    Ok(Exit::Success)
+}
+
+/// The global options that children get, so they load the same configuration file and log
+/// the same way as the daemon.
+fn global_args(cli: &Cli) -> Vec<OsString> {
+    let mut args = Vec::new();
+    if let Some(path) = &cli.config {
+        args.push(OsString::from("--config"));
+        args.push(path.clone().into_os_string());
+    }
+    for _ in 0..cli.verbose {
+        args.push(OsString::from("-v"));
+    }
+    for _ in 0..cli.quiet {
+        args.push(OsString::from("-q"));
+    }
+    if let Some(format) = cli.log_format {
+        args.push(OsString::from("--log-format"));
+        args.push(OsString::from(match format {
+            LogFormatArg::Text => "text",
+            LogFormatArg::Json => "json",
+        }));
+    }
+    args
 }

@@ -1,0 +1,468 @@
+//! The scheduler daemon: runs the configured jobs as child processes at their scheduled times.
+//!
+//! The main loop sleeps on a channel until the next due time, in slices of at most
+//! [`MAX_SLEEP`] so that clock steps and suspends are noticed within a minute. Signals and
+//! finished runs arrive on the same channel and wake it at once. Each run happens on a worker
+//! thread that starts the job's one-shot subcommands as children and reports back.
+//!
+//! Invariants: at most one run per job at a time (a run due meanwhile is skipped and logged
+//! once); a scheduled time is never run twice, even when the clock steps back; the state file
+//! records each job's latest handled time, so downtime is caught up once per job.
+
+mod child;
+mod due;
+pub mod jobs;
+mod ping;
+pub mod state;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{DateTime, TimeDelta, Utc};
+use invguard_config::{Config, LoadOptions};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+pub use child::Invocation;
+use due::{ClockMove, Decision};
+use jobs::ScheduledJob;
+use state::{DaemonState, JobState};
+use worker::{RunHandle, RunReport};
+
+/// The longest the main loop sleeps before it looks at the wall clock again.
+pub const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Extra time, after [`child::STOP_GRACE`], that shutdown waits for cancelled runs to report.
+const CANCEL_REPORT_SLACK: Duration = Duration::from_secs(2);
+
+/// What wakes the main loop.
+#[derive(Debug)]
+pub enum Event {
+    /// A signal arrived.
+    Signal(i32),
+    /// A run ended.
+    Finished(RunReport),
+}
+
+/// One job's runtime state in the main loop.
+#[derive(Debug)]
+struct JobSlot {
+    job: ScheduledJob,
+    /// The next scheduled time not yet handled; `None` after the year 2100.
+    next_due: Option<DateTime<Utc>>,
+}
+
+/// A run in progress, with the count of runs skipped because it was still running.
+#[derive(Debug)]
+struct Running {
+    handle: RunHandle,
+    skipped: u32,
+}
+
+/// The daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    config: Config,
+    config_file: Option<std::path::PathBuf>,
+    invocation: Invocation,
+    jobs: Vec<JobSlot>,
+    running: BTreeMap<String, Running>,
+    state: DaemonState,
+    events: Receiver<Event>,
+    sender: Sender<Event>,
+    last_check: DateTime<Utc>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT; returns after a clean shutdown.
+pub fn run(
+    config: Config,
+    config_file: Option<std::path::PathBuf>,
+    invocation: Invocation,
+) -> anyhow::Result<()> {
+    let (sender, events) = mpsc::channel();
+    forward_signals(sender.clone())?;
+
+    let mut daemon = Daemon::start(config, config_file, invocation, sender, events)?;
+    daemon.main_loop()
+}
+
+/// Starts a thread that forwards SIGTERM, SIGINT and SIGHUP to the main loop.
+fn forward_signals(sender: Sender<Event>) -> anyhow::Result<()> {
+    let mut signals =
+        Signals::new([SIGTERM, SIGINT, SIGHUP]).context("cannot install the signal handlers")?;
+    std::thread::Builder::new()
+        .name("signals".to_owned())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if sender.send(Event::Signal(signal)).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(())
+}
+
+impl Daemon {
+    fn start(
+        config: Config,
+        config_file: Option<std::path::PathBuf>,
+        invocation: Invocation,
+        sender: Sender<Event>,
+        events: Receiver<Event>,
+    ) -> anyhow::Result<Daemon> {
+        let jobs = jobs::scheduled_jobs(&config)?;
+        state::create_dir(&config.state.dir)?;
+        let mut state = state::load(&config.state.dir)?
+            .unwrap_or(DaemonState { format_version: state::FORMAT_VERSION, ..Default::default() });
+
+        let now = Utc::now();
+        state.daemon.pid = Some(std::process::id());
+        state.daemon.started_utc = Some(now);
+        state.daemon.stopped_utc = None;
+        state.daemon.first_started_utc.get_or_insert(now);
+        state::save(&config.state.dir, &state)?;
+
+        let jobs = jobs
+            .into_iter()
+            .map(|job| {
+                // Resume after the latest handled time, so that downtime is caught up below.
+                let resume_from = state.jobs.get(&job.name).and_then(|s| s.last_scheduled_utc);
+                let next_due = job.schedule.next_after(resume_from.unwrap_or(now));
+                JobSlot { job, next_due }
+            })
+            .collect();
+
+        let mut daemon = Daemon {
+            config,
+            config_file,
+            invocation,
+            jobs,
+            running: BTreeMap::new(),
+            state,
+            events,
+            sender,
+            last_check: now,
+        };
+        tracing::info!(
+            pid = std::process::id(),
+            jobs = %daemon.job_names(),
+            state_dir = %daemon.config.state.dir.display(),
+            "daemon started"
+        );
+
+        // Downtime since the state was written: each job catches up at most once.
+        daemon.check_jobs(now, |job| Some(catch_up_window(job)));
+        daemon.log_next_runs();
+        Ok(daemon)
+    }
+
+    fn main_loop(&mut self) -> anyhow::Result<()> {
+        loop {
+            let now = Utc::now();
+            self.on_clock(now);
+            self.write_heartbeat(now);
+
+            match self.events.recv_timeout(self.sleep_time(Utc::now())) {
+                Ok(Event::Signal(SIGHUP)) => self.reload(),
+                Ok(Event::Signal(signal)) => return self.shutdown(signal),
+                Ok(Event::Finished(report)) => self.finish(report),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    anyhow::bail!("the daemon's event channel closed unexpectedly")
+                }
+            }
+        }
+    }
+
+    /// Handles the wall clock at `now`: detects clock steps, then starts the due runs.
+    fn on_clock(&mut self, now: DateTime<Utc>) {
+        let previous = self.last_check;
+        match due::clock_move(previous, now) {
+            ClockMove::Normal => {
+                self.last_check = now;
+                self.check_jobs(now, |_| None);
+            }
+            ClockMove::LongForward(jump) => {
+                tracing::warn!(
+                    jump_s = jump.num_seconds(),
+                    "wall clock jumped forward (clock correction or suspend); missed runs are \
+                     caught up within each job's catch_up window"
+                );
+                self.last_check = now;
+                self.check_jobs(now, |job| Some(catch_up_window(job)));
+            }
+            ClockMove::ShortBackward(step) => {
+                tracing::warn!(
+                    step_s = step.num_seconds(),
+                    "wall clock stepped back; runs that already happened are not repeated"
+                );
+                // `last_check` stays, so the next check compares with the latest time seen.
+            }
+            ClockMove::LongBackward(step) => {
+                tracing::warn!(
+                    step_s = step.num_seconds(),
+                    "wall clock stepped back (clock correction); fixed-time jobs wait for their \
+                     next time, interval and `*` jobs are rescheduled from the new time"
+                );
+                self.last_check = now;
+                for slot in &mut self.jobs {
+                    if !slot.job.schedule.is_fixed_time() {
+                        slot.next_due = slot.job.schedule.next_after(now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts or skips every job whose next time has come; `catch_up` gives the window for
+    /// missed runs after downtime, `None` to run any due job.
+    fn check_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        catch_up: impl Fn(&ScheduledJob) -> Option<TimeDelta>,
+    ) {
+        for index in 0..self.jobs.len() {
+            let slot = &self.jobs[index];
+            let Some(next_due) = slot.next_due else { continue };
+            let decision = due::decide(&slot.job.schedule, next_due, now, catch_up(&slot.job));
+
+            match decision {
+                Decision::Wait => continue,
+                Decision::Missed { slot: missed } => {
+                    tracing::warn!(
+                        job = %self.jobs[index].job.name,
+                        scheduled = %rfc3339(missed),
+                        "missed run outside the catch_up window, skipped"
+                    );
+                    self.mark_handled(index, missed, now);
+                }
+                Decision::Run { slot: due_slot } => {
+                    self.start_run(index, due_slot, now);
+                }
+            }
+        }
+    }
+
+    fn start_run(&mut self, index: usize, due_slot: DateTime<Utc>, now: DateTime<Utc>) {
+        let name = self.jobs[index].job.name.clone();
+        self.mark_handled(index, due_slot, now);
+
+        if let Some(running) = self.running.get_mut(&name) {
+            if running.skipped == 0 {
+                tracing::warn!(
+                    job = %name,
+                    scheduled = %rfc3339(due_slot),
+                    "previous run still running, skipping this run (further skips are counted)"
+                );
+            }
+            running.skipped += 1;
+            return;
+        }
+
+        let job = self.jobs[index].job.clone();
+        let started = worker::start(
+            job,
+            due_slot,
+            self.config.clone(),
+            self.invocation.clone(),
+            self.sender.clone(),
+        );
+        match started {
+            Ok(handle) => {
+                let job_state = self.state.jobs.entry(name.clone()).or_default();
+                job_state.last_start_utc = Some(now);
+                self.save_state();
+                self.running.insert(name, Running { handle, skipped: 0 });
+            }
+            Err(error) => {
+                tracing::error!(job = %name, error = %error, "cannot start a worker thread")
+            }
+        }
+    }
+
+    /// Records `handled` as the job's latest handled time and schedules its next run after
+    /// `now`.
+    fn mark_handled(&mut self, index: usize, handled: DateTime<Utc>, now: DateTime<Utc>) {
+        let slot = &mut self.jobs[index];
+        slot.next_due = slot.job.schedule.next_after(now.max(handled));
+        let job_state = self.state.jobs.entry(slot.job.name.clone()).or_default();
+        job_state.last_scheduled_utc = Some(handled);
+        self.save_state();
+    }
+
+    fn finish(&mut self, report: RunReport) {
+        if let Some(running) = self.running.remove(&report.job) {
+            if running.skipped > 0 {
+                tracing::info!(
+                    job = %report.job,
+                    skipped = running.skipped,
+                    "runs skipped while the previous run was still running"
+                );
+            }
+            running.handle.join();
+        }
+
+        let max_runtime = self
+            .jobs
+            .iter()
+            .find(|slot| slot.job.name == report.job)
+            .map_or(Duration::ZERO, |slot| slot.job.config.max_runtime);
+        let job_state: &mut JobState = self.state.jobs.entry(report.job.clone()).or_default();
+        job_state.last_start_utc = Some(report.started);
+        job_state.last_end_utc = Some(report.ended);
+        job_state.last_result = Some(report.outcome.as_str().to_owned());
+        job_state.last_duration_ms =
+            Some(u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX));
+        job_state.last_message = report.outcome.message(max_runtime);
+        self.save_state();
+    }
+
+    /// Reloads the configuration; an invalid one is rejected and the current one stays.
+    fn reload(&mut self) {
+        tracing::info!("SIGHUP received, reloading the configuration");
+        let options = LoadOptions { file: self.config_file.clone(), env: None };
+        let loaded = match invguard_config::Config::load(&options) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "configuration reload rejected, keeping the current configuration");
+                return;
+            }
+        };
+        let new_jobs = match jobs::scheduled_jobs(&loaded.config) {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "configuration reload rejected, keeping the current configuration");
+                return;
+            }
+        };
+        for warning in &loaded.warnings {
+            tracing::warn!("{warning}");
+        }
+
+        let now = Utc::now();
+        let old_jobs = std::mem::take(&mut self.jobs);
+        self.jobs = new_jobs
+            .into_iter()
+            .map(|job| {
+                let unchanged = old_jobs.iter().find(|old| {
+                    old.job.name == job.name
+                        && old.job.schedule.expression() == job.schedule.expression()
+                        && old.job.schedule.timezone() == job.schedule.timezone()
+                });
+                let next_due = match unchanged {
+                    Some(old) => old.next_due,
+                    None => job.schedule.next_after(now),
+                };
+                JobSlot { job, next_due }
+            })
+            .collect();
+        self.config = loaded.config;
+        tracing::info!(jobs = %self.job_names(), "configuration reloaded");
+        self.log_next_runs();
+    }
+
+    /// Stops starting runs, lets running ones finish within the grace period, cancels the
+    /// rest and records the clean stop.
+    fn shutdown(&mut self, signal: i32) -> anyhow::Result<()> {
+        let grace = self.config.jobs.grace_period;
+        let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+        tracing::info!(
+            signal = name,
+            running = self.running.len(),
+            grace_s = grace.as_secs_f64(),
+            "shutting down: no new runs, waiting for running jobs"
+        );
+
+        let deadline = Instant::now() + grace;
+        self.wait_for_runs(deadline, true);
+        if !self.running.is_empty() {
+            tracing::warn!(running = %self.running_names(), "grace period over, cancelling running jobs");
+            for running in self.running.values() {
+                running.handle.cancel();
+            }
+            self.wait_for_runs(Instant::now() + child::STOP_GRACE + CANCEL_REPORT_SLACK, false);
+        }
+
+        let now = Utc::now();
+        self.state.daemon.stopped_utc = Some(now);
+        self.save_state();
+        self.write_heartbeat(now);
+        tracing::info!("daemon stopped");
+        Ok(())
+    }
+
+    /// Receives run reports until no run is left or `deadline` passes. With
+    /// `second_signal_cancels`, another SIGTERM or SIGINT ends the wait early.
+    fn wait_for_runs(&mut self, deadline: Instant, second_signal_cancels: bool) {
+        while !self.running.is_empty() {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return };
+            match self.events.recv_timeout(left) {
+                Ok(Event::Finished(report)) => self.finish(report),
+                Ok(Event::Signal(SIGTERM | SIGINT)) if second_signal_cancels => {
+                    tracing::warn!("second signal received, cancelling running jobs now");
+                    return;
+                }
+                Ok(Event::Signal(_)) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// How long to sleep: until the earliest next run, at most [`MAX_SLEEP`].
+    fn sleep_time(&self, now: DateTime<Utc>) -> Duration {
+        let earliest = self.jobs.iter().filter_map(|slot| slot.next_due).min();
+        let until_due = earliest.map_or(MAX_SLEEP, |due| {
+            // One extra millisecond so that the wake-up is not a hair before the due time.
+            (due - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(1)
+        });
+        until_due.min(MAX_SLEEP)
+    }
+
+    fn save_state(&self) {
+        if let Err(error) = state::save(&self.config.state.dir, &self.state) {
+            tracing::error!(error = %format!("{error:#}"), "cannot write the daemon state");
+        }
+    }
+
+    fn write_heartbeat(&self, now: DateTime<Utc>) {
+        let heartbeat = state::Heartbeat { pid: std::process::id(), time_utc: now };
+        if let Err(error) = state::save_heartbeat(&self.config.state.dir, &heartbeat) {
+            tracing::error!(error = %format!("{error:#}"), "cannot write the heartbeat");
+        }
+    }
+
+    fn log_next_runs(&self) {
+        for slot in &self.jobs {
+            let next =
+                slot.next_due.map(|t| t.with_timezone(&slot.job.schedule.timezone()).to_rfc3339());
+            tracing::info!(
+                job = %slot.job.name,
+                schedule = %slot.job.schedule.describe(),
+                next_run = next.as_deref().unwrap_or("none"),
+                "job scheduled"
+            );
+        }
+    }
+
+    fn job_names(&self) -> String {
+        self.jobs.iter().map(|slot| slot.job.name.as_str()).collect::<Vec<_>>().join(",")
+    }
+
+    fn running_names(&self) -> String {
+        self.running.keys().cloned().collect::<Vec<_>>().join(",")
+    }
+}
+
+/// Formats a time for log fields, as RFC 3339 in UTC.
+pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The catch-up window of a job, as a chrono duration.
+fn catch_up_window(job: &ScheduledJob) -> TimeDelta {
+    TimeDelta::from_std(job.config.catch_up).unwrap_or(TimeDelta::MAX)
+}

@@ -1,0 +1,130 @@
+//! One child process of a run: started without secrets in its environment, stopped with
+//! SIGTERM then SIGKILL when it runs too long or the daemon shuts down.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use invguard_config::{Config, Secret, secret_free_command};
+use rustix::process::{Pid, Signal, kill_process_group};
+
+use crate::daemon::jobs::{Step, StepSecret};
+
+/// Time a child gets between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// How often a waiting worker checks whether its child has exited.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How the daemon itself was started, so children get the same configuration and logging.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// This executable.
+    pub program: PathBuf,
+    /// Global options to pass on: `--config PATH`, `-v`, `--log-format json`, ...
+    pub global_args: Vec<OsString>,
+}
+
+/// How a child process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildEnd {
+    /// It exited by itself.
+    Exited(ExitStatus),
+    /// It ran past its deadline and was stopped.
+    TimedOut,
+    /// The daemon cancelled it.
+    Cancelled,
+}
+
+/// Starts one step as a child process in its own process group, so that a terminal's
+/// Ctrl-C reaches only the daemon, which decides when to stop its children.
+pub fn spawn(invocation: &Invocation, step: &Step, config: &Config) -> anyhow::Result<Child> {
+    let mut command = secret_free_command(&invocation.program);
+    command.args(&invocation.global_args).args(step.args);
+    command.process_group(0).stdout(Stdio::null()).stderr(Stdio::inherit());
+
+    let secret = match step.secret {
+        StepSecret::Passphrase => {
+            config.encryption.passphrase.as_ref().map(|s| ("GPG_PASSPHRASE_FILE", s))
+        }
+        StepSecret::ApiToken => config.api.token.as_ref().map(|s| ("API_TOKEN_FILE", s)),
+        StepSecret::None => None,
+    };
+    match secret {
+        Some((variable, secret)) => {
+            command.env(variable, "/dev/stdin").stdin(secret_pipe(secret)?);
+        }
+        None => {
+            command.stdin(Stdio::null());
+        }
+    }
+
+    command.spawn().with_context(|| format!("cannot start {}", invocation.program.display()))
+}
+
+/// Returns the read end of a pipe that holds `secret`; the write end is closed.
+fn secret_pipe(secret: &Secret) -> anyhow::Result<Stdio> {
+    let (reader, mut writer) = std::io::pipe().context("cannot create a pipe for a child")?;
+    // A pipe buffers at least 4 KiB, more than any passphrase or token needs.
+    writer.write_all(secret.expose().as_bytes()).context("cannot write to a child's pipe")?;
+    drop(writer);
+    Ok(Stdio::from(reader))
+}
+
+/// Waits for `child` until it exits, `deadline` passes or `cancel` fires (a message or a
+/// dropped sender), stopping it in the latter two cases.
+pub fn wait(
+    child: &mut Child,
+    deadline: Instant,
+    cancel: &Receiver<()>,
+) -> anyhow::Result<ChildEnd> {
+    loop {
+        if let Some(status) = child.try_wait().context("cannot wait for a child")? {
+            return Ok(ChildEnd::Exited(status));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            stop(child)?;
+            return Ok(ChildEnd::TimedOut);
+        }
+
+        match cancel.recv_timeout(POLL_INTERVAL.min(deadline - now)) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                stop(child)?;
+                return Ok(ChildEnd::Cancelled);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Sends SIGTERM to the child's process group, then SIGKILL if it is still there after
+/// [`STOP_GRACE`]; reaps the child.
+fn stop(child: &mut Child) -> anyhow::Result<()> {
+    let group = Pid::from_child(child);
+    tracing::debug!(pid = child.id(), "sending SIGTERM to child");
+    // An error means the group is gone already, which is what is wanted.
+    let _ = kill_process_group(group, Signal::TERM);
+
+    let deadline = Instant::now() + STOP_GRACE;
+    while Instant::now() < deadline {
+        if child.try_wait().context("cannot wait for a child")?.is_some() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    tracing::warn!(
+        pid = child.id(),
+        grace_ms = STOP_GRACE.as_millis() as u64,
+        "child ignored SIGTERM, sending SIGKILL"
+    );
+    let _ = kill_process_group(group, Signal::KILL);
+    child.wait().context("cannot wait for a child")?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! One run of a job on its own thread: the steps as child processes, retries with backoff,
+//! pings, and a report to the main loop when it ends.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use invguard_config::Config;
+
+use crate::daemon::child::{self, ChildEnd, Invocation};
+use crate::daemon::jobs::ScheduledJob;
+use crate::daemon::ping::{self, Ping};
+use crate::daemon::{Event, rfc3339};
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every step exited with status 0.
+    Success,
+    /// A step failed on the last attempt; the message says how.
+    Failed(String),
+    /// A step ran past `max_runtime` on the last attempt and was stopped.
+    TimedOut,
+    /// The daemon shut down and stopped the run.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The name stored in the state file and logged.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed(_) => "failed",
+            Outcome::TimedOut => "timed-out",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// A short explanation for failures.
+    pub fn message(&self, max_runtime: Duration) -> Option<String> {
+        match self {
+            Outcome::Success => None,
+            Outcome::Failed(message) => Some(message.clone()),
+            Outcome::TimedOut => {
+                Some(format!("stopped after max_runtime {}", humantime_seconds(max_runtime)))
+            }
+            Outcome::Cancelled => Some("cancelled at shutdown".to_owned()),
+        }
+    }
+}
+
+/// What a finished run reports to the main loop.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Job name.
+    pub job: String,
+    /// The scheduled time the run stood for.
+    pub slot: DateTime<Utc>,
+    /// Wall-clock start.
+    pub started: DateTime<Utc>,
+    /// Wall-clock end.
+    pub ended: DateTime<Utc>,
+    /// Elapsed time, retries and backoff included.
+    pub duration: Duration,
+    /// The result.
+    pub outcome: Outcome,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// A run in progress.
+#[derive(Debug)]
+pub struct RunHandle {
+    cancel: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl RunHandle {
+    /// Asks the run to stop its child (SIGTERM, then SIGKILL) and report `cancelled`.
+    pub fn cancel(&self) {
+        let _ = self.cancel.send(());
+    }
+
+    /// Waits for the worker thread, which has sent its report.
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            tracing::error!("a job worker thread panicked");
+        }
+    }
+}
+
+/// Starts a run of `job` for `slot` on a new thread; it sends [`Event::Finished`] at the end.
+pub fn start(
+    job: ScheduledJob,
+    slot: DateTime<Utc>,
+    config: Config,
+    invocation: Invocation,
+    events: Sender<Event>,
+) -> std::io::Result<RunHandle> {
+    let (cancel, cancelled) = mpsc::channel();
+    let thread =
+        std::thread::Builder::new().name(format!("job-{}", job.name)).spawn(move || {
+            let report = run(&job, slot, &config, &invocation, &cancelled);
+            let _ = events.send(Event::Finished(report));
+        })?;
+    Ok(RunHandle { cancel, thread })
+}
+
+fn run(
+    job: &ScheduledJob,
+    slot: DateTime<Utc>,
+    config: &Config,
+    invocation: &Invocation,
+    cancelled: &Receiver<()>,
+) -> RunReport {
+    let started = Utc::now();
+    let clock = Instant::now();
+    tracing::info!(job = %job.name, scheduled = %rfc3339(slot), "job started");
+    if let Some(url) = &job.config.ping_url {
+        ping::send(&job.name, url, Ping::Start, "");
+    }
+
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        let outcome = run_steps(job, config, invocation, cancelled);
+        let retries_left = job.config.retries + 1 - attempts;
+        if matches!(outcome, Outcome::Success | Outcome::Cancelled) || retries_left == 0 {
+            break outcome;
+        }
+
+        let backoff = job.config.retry_backoff.saturating_mul(1 << (attempts - 1).min(16));
+        tracing::warn!(
+            job = %job.name,
+            attempt = attempts,
+            retries_left,
+            backoff_s = backoff.as_secs(),
+            error = outcome.message(job.config.max_runtime).unwrap_or_default(),
+            "job attempt failed, retrying"
+        );
+        match cancelled.recv_timeout(backoff) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break Outcome::Cancelled,
+        }
+    };
+
+    let report = RunReport {
+        job: job.name.clone(),
+        slot,
+        started,
+        ended: Utc::now(),
+        duration: clock.elapsed(),
+        outcome,
+        attempts,
+    };
+    log_end(&report, job.config.max_runtime);
+    if let Some(url) = &job.config.ping_url {
+        match &report.outcome {
+            Outcome::Success => ping::send(&job.name, url, Ping::Success, ""),
+            other => {
+                let body = other.message(job.config.max_runtime).unwrap_or_default();
+                ping::send(&job.name, url, Ping::Fail, &body);
+            }
+        }
+    }
+    report
+}
+
+/// Runs the steps of one attempt in order, stopping at the first that does not succeed.
+fn run_steps(
+    job: &ScheduledJob,
+    config: &Config,
+    invocation: &Invocation,
+    cancelled: &Receiver<()>,
+) -> Outcome {
+    let deadline = Instant::now() + job.config.max_runtime;
+    for step in job.steps {
+        let command = step.args.join(" ");
+        let mut process = match child::spawn(invocation, step, config) {
+            Ok(process) => process,
+            Err(error) => return Outcome::Failed(format!("{error:#}")),
+        };
+        tracing::debug!(job = %job.name, step = %command, pid = process.id(), "step started");
+
+        let end = match child::wait(&mut process, deadline, cancelled) {
+            Ok(end) => end,
+            Err(error) => return Outcome::Failed(format!("{error:#}")),
+        };
+        match end {
+            ChildEnd::Exited(status) if status.success() => {}
+            ChildEnd::Exited(status) => {
+                return Outcome::Failed(format!("`backup_cron {command}` ended with {status}"));
+            }
+            ChildEnd::TimedOut => return Outcome::TimedOut,
+            ChildEnd::Cancelled => return Outcome::Cancelled,
+        }
+    }
+    Outcome::Success
+}
+
+fn log_end(report: &RunReport, max_runtime: Duration) {
+    let duration_ms = u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX);
+    let result = report.outcome.as_str();
+    match report.outcome.message(max_runtime) {
+        None => tracing::info!(
+            job = %report.job,
+            scheduled = %rfc3339(report.slot),
+            result,
+            duration_ms,
+            attempts = report.attempts,
+            "job finished"
+        ),
+        Some(message) => tracing::error!(
+            job = %report.job,
+            scheduled = %rfc3339(report.slot),
+            result,
+            duration_ms,
+            attempts = report.attempts,
+            error = %message,
+            "job finished"
+        ),
+    }
+}
+
+fn humantime_seconds(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
+}

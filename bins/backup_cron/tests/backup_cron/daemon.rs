@@ -1,0 +1,253 @@
+//! The scheduler daemon: runs on time, overlap, cancellation, reload, catch-up, shutdown.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rustix::process::Signal;
+
+use crate::support::{Behaviour, Server, TestDir, field};
+
+/// Only the health job, every two seconds, against `url`.
+fn health_only(url: &str, health: &str) -> String {
+    let _ = url;
+    format!(
+        "[jobs.backup]\nenabled = false\n\
+         [jobs.maintenance]\nenabled = false\n\
+         [jobs.full-check]\nenabled = false\n\
+         [jobs.health]\n{health}\n"
+    )
+}
+
+fn time(event: &serde_json::Value, name: &str) -> DateTime<Utc> {
+    let text = field(event, name);
+    text.parse().unwrap_or_else(|e| panic!("field {name} = {text:?} is not a time: {e}"))
+}
+
+#[test]
+fn run_health_job_on_time() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.write_config(
+        &server.url,
+        &health_only(&server.url, "schedule = \"*/2 * * * * *\"\nretries = 0"),
+    );
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let finished = daemon.wait_for_message("job finished", &[("job", "health")], 3);
+    let started = daemon.messages("job started");
+
+    // Every run stands for an even second, each one a different slot.
+    let mut slots: Vec<DateTime<Utc>> =
+        started.iter().map(|event| time(event, "scheduled")).collect();
+    for slot in &slots {
+        assert_eq!(slot.timestamp() % 2, 0, "slot {slot} is not on the schedule");
+    }
+    let count = slots.len();
+    slots.dedup();
+    assert_eq!(slots.len(), count, "a slot ran twice");
+    for event in &finished {
+        assert!(!field(event, "duration_ms").is_empty(), "no duration in {event}");
+        assert!(!field(event, "result").is_empty(), "no result in {event}");
+    }
+    assert!(server.paths().iter().any(|path| path == "/api/health"), "{:?}", server.paths());
+
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    let state: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["format_version"], 1);
+    assert!(state["jobs"]["health"]["last_result"].is_string(), "{state}");
+    assert!(state["daemon"]["stopped_utc"].is_string(), "{state}");
+}
+
+#[test]
+fn run_overlapping_run_skipped_and_logged_once() {
+    let server = Server::start(Behaviour::Slow(Duration::from_secs(6)));
+    let dir = TestDir::new();
+    let extra =
+        health_only(&server.url, "schedule = \"* * * * * *\"\nretries = 0\nmax_runtime = \"60s\"");
+    dir.write_config(&server.url, &format!("{extra}\n[api]\n"));
+    // The read timeout must outlast the slow answer.
+    let config = fs_err::read_to_string(dir.config_path()).unwrap().replace("[api]\n\n", "");
+    let config = config.replacen("[api]\n", "[api]\nread_timeout = \"30s\"\n", 1);
+    fs_err::write(dir.config_path(), config).unwrap();
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let finished = daemon.wait_for_message("job finished", &[("job", "health")], 1);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    let skip_warnings = daemon
+        .messages("previous run still running, skipping this run (further skips are counted)");
+    assert_eq!(skip_warnings.len(), 1, "log:\n{}", daemon.log_text());
+    let summaries = daemon.messages("runs skipped while the previous run was still running");
+    assert_eq!(summaries.len(), 1, "log:\n{}", daemon.log_text());
+    let skipped: u32 = field(&summaries[0], "skipped").parse().unwrap();
+    assert!(skipped >= 2, "only {skipped} runs skipped during a 6 s run");
+    assert_eq!(finished.len(), 1);
+}
+
+#[test]
+fn run_hung_job_cancelled_at_max_runtime() {
+    let server = Server::start(Behaviour::Hang);
+    let dir = TestDir::new();
+    let extra =
+        health_only(&server.url, "schedule = \"*/2 * * * * *\"\nretries = 0\nmax_runtime = \"3s\"");
+    dir.write_config(&server.url, &extra);
+    let config = fs_err::read_to_string(dir.config_path()).unwrap();
+    let config = config.replacen("[api]\n", "[api]\nread_timeout = \"120s\"\n", 1);
+    fs_err::write(dir.config_path(), config).unwrap();
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let finished = daemon.wait_for_message("job finished", &[("job", "health")], 1);
+    assert_eq!(field(&finished[0], "result"), "timed-out");
+    assert!(field(&finished[0], "error").contains("max_runtime"), "{}", finished[0]);
+
+    // The child that hung is gone: its pid no longer exists.
+    let steps = daemon.messages("step started");
+    let pid: i32 = field(&steps[0], "pid").parse().unwrap();
+    let pid = rustix::process::Pid::from_raw(pid).unwrap();
+    assert!(rustix::process::test_kill_process(pid).is_err(), "child {pid:?} still exists");
+
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+    let state = fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap();
+    assert!(state.contains("timed-out"), "{state}");
+}
+
+#[test]
+fn run_sighup_reload_valid_and_invalid() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.write_config(
+        &server.url,
+        &health_only(&server.url, "schedule = \"*/2 * * * * *\"\nretries = 0"),
+    );
+    let mut daemon = dir.start_daemon("daemon.log");
+    daemon.wait_for_message("job finished", &[("job", "health")], 1);
+
+    // Invalid: the old configuration stays and the job keeps running.
+    dir.write_config(&server.url, &health_only(&server.url, "schedule = \"61 * * * * *\""));
+    daemon.signal(Signal::HUP);
+    daemon.wait_for_message(
+        "configuration reload rejected, keeping the current configuration",
+        &[],
+        1,
+    );
+    let before = daemon.messages("job finished").len();
+    daemon.wait_for_message("job finished", &[("job", "health")], before + 1);
+
+    // Valid: the health job is disabled and the backup job enabled for a far date.
+    let reloaded = "[jobs.backup]\nschedule = \"0 2 1 1 *\"\n\
+                    [jobs.maintenance]\nenabled = false\n\
+                    [jobs.full-check]\nenabled = false\n\
+                    [jobs.health]\nenabled = false\n";
+    dir.write_config(&server.url, reloaded);
+    daemon.signal(Signal::HUP);
+    let done = daemon.wait_for_message("configuration reloaded", &[], 1);
+    assert_eq!(field(&done[0], "jobs"), "backup");
+
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+}
+
+#[test]
+fn run_restart_catches_up_missed_run_once() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    let health = "schedule = \"*/2 * * * * *\"\nretries = 0\ncatch_up = \"1h\"";
+    dir.write_config(&server.url, &health_only(&server.url, health));
+
+    // First start: no state, so nothing is caught up.
+    let mut first = dir.start_daemon("first.log");
+    let started = first.wait_for_message("daemon started", &[], 1);
+    let first_start = time(&started[0], "timestamp");
+    first.wait_for_message("job finished", &[("job", "health")], 1);
+    first.signal(Signal::TERM);
+    assert_eq!(first.wait_exit(), 0);
+    for event in first.messages("job started") {
+        assert!(
+            time(&event, "scheduled")
+                >= first_start.with_timezone(&Utc) - chrono::TimeDelta::seconds(1)
+        );
+    }
+
+    // Several slots pass while the daemon is down.
+    std::thread::sleep(Duration::from_secs(5));
+
+    let mut second = dir.start_daemon("second.log");
+    let started = second.wait_for_message("daemon started", &[], 1);
+    let second_start = time(&started[0], "timestamp");
+    second.wait_for_message("job finished", &[("job", "health")], 2);
+    second.signal(Signal::TERM);
+    assert_eq!(second.wait_exit(), 0);
+
+    let caught_up: Vec<_> = second
+        .messages("job started")
+        .into_iter()
+        .filter(|event| time(event, "scheduled") < second_start - chrono::TimeDelta::seconds(1))
+        .collect();
+    assert_eq!(caught_up.len(), 1, "log:\n{}", second.log_text());
+}
+
+#[test]
+fn run_restart_without_catch_up_skips_missed_run() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    let health = "schedule = \"*/2 * * * * *\"\nretries = 0\ncatch_up = \"0s\"";
+    dir.write_config(&server.url, &health_only(&server.url, health));
+
+    let mut first = dir.start_daemon("first.log");
+    first.wait_for_message("job finished", &[("job", "health")], 1);
+    first.signal(Signal::TERM);
+    assert_eq!(first.wait_exit(), 0);
+    std::thread::sleep(Duration::from_secs(5));
+
+    let mut second = dir.start_daemon("second.log");
+    let started = second.wait_for_message("daemon started", &[], 1);
+    let second_start = time(&started[0], "timestamp");
+    second.wait_for_message(
+        "missed run outside the catch_up window, skipped",
+        &[("job", "health")],
+        1,
+    );
+    second.wait_for_message("job finished", &[("job", "health")], 1);
+    second.signal(Signal::TERM);
+    assert_eq!(second.wait_exit(), 0);
+
+    for event in second.messages("job started") {
+        assert!(
+            time(&event, "scheduled") >= second_start - chrono::TimeDelta::seconds(1),
+            "{event}"
+        );
+    }
+}
+
+#[test]
+fn run_sigterm_cancels_running_job_after_grace() {
+    let server = Server::start(Behaviour::Hang);
+    let dir = TestDir::new();
+    let extra = health_only(
+        &server.url,
+        "schedule = \"*/2 * * * * *\"\nretries = 0\nmax_runtime = \"120s\"",
+    );
+    dir.write_config(&server.url, &extra);
+    let config = fs_err::read_to_string(dir.config_path()).unwrap();
+    fs_err::write(
+        dir.config_path(),
+        config.replacen("[api]\n", "[api]\nread_timeout = \"300s\"\n", 1),
+    )
+    .unwrap();
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    daemon.wait_for_message("step started", &[], 1);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    assert_eq!(daemon.messages("grace period over, cancelling running jobs").len(), 1);
+    let finished = daemon.messages("job finished");
+    assert_eq!(finished.len(), 1, "log:\n{}", daemon.log_text());
+    assert_eq!(field(&finished[0], "result"), "cancelled");
+}

@@ -1,0 +1,86 @@
+//! `backup_cron health`, the container health check.
+
+use chrono::{TimeDelta, Utc};
+
+use crate::support::{Behaviour, Server, TestDir};
+
+fn write_state(
+    dir: &TestDir,
+    first_started: chrono::DateTime<Utc>,
+    running: bool,
+    heartbeat_age: TimeDelta,
+) {
+    let state_dir = dir.state_dir();
+    fs_err::create_dir_all(&state_dir).unwrap();
+    let stopped =
+        if running { "null".to_owned() } else { format!("\"{}\"", Utc::now().to_rfc3339()) };
+    let state = format!(
+        r#"{{"format_version": 1, "daemon": {{"pid": 4242, "started_utc": "{first}", "first_started_utc": "{first}", "stopped_utc": {stopped}}}, "jobs": {{}}}}"#,
+        first = first_started.to_rfc3339()
+    );
+    fs_err::write(state_dir.join("jobs.json"), state).unwrap();
+    let heartbeat =
+        format!(r#"{{"pid": 4242, "time_utc": "{}"}}"#, (Utc::now() - heartbeat_age).to_rfc3339());
+    fs_err::write(state_dir.join("heartbeat.json"), heartbeat).unwrap();
+}
+
+fn health(dir: &TestDir) -> (Option<i32>, String, String) {
+    let output = dir.output(&["health"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    (output.status.code(), stdout, stderr)
+}
+
+#[test]
+fn health_passes_after_recent_daemon_start() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.write_config(&server.url, "");
+    write_state(&dir, Utc::now() - TimeDelta::hours(1), true, TimeDelta::seconds(5));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check passed\n", "{stderr}");
+    assert_eq!(code, Some(0));
+    assert_eq!(server.paths(), ["/api/health"]);
+}
+
+#[test]
+fn health_fails_with_reasons() {
+    let server = Server::start(Behaviour::Failing);
+    let dir = TestDir::new();
+    dir.write_config(&server.url, "");
+    write_state(&dir, Utc::now() - TimeDelta::hours(30), true, TimeDelta::minutes(10));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check failed\n");
+    assert_eq!(code, Some(1));
+    let reasons: Vec<_> = stderr.lines().collect();
+    assert_eq!(reasons.len(), 3, "{stderr}");
+    assert!(reasons[0].contains("answered HTTP 500"), "{stderr}");
+    assert!(reasons[1].contains("heartbeat is 600s old"), "{stderr}");
+    assert!(reasons[2].starts_with("no verified backup in "), "{stderr}");
+}
+
+#[test]
+fn health_ignores_heartbeat_of_stopped_daemon() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.write_config(&server.url, "");
+    write_state(&dir, Utc::now() - TimeDelta::hours(2), false, TimeDelta::days(1));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check passed\n", "{stderr}");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn health_fails_without_backup_or_daemon() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.write_config(&server.url, "");
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check failed\n");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no verified backup"), "{stderr}");
+}
