@@ -9,7 +9,8 @@
 //! The messages use a SEIPDv1 packet, AES-256 and iterated and salted SHA-256 S2K at the
 //! maximum count, without OpenPGP compression. GnuPG 2.2 reads them, so an emergency restore
 //! needs no InvGuard code: `gpg -d FILE | zstd -d > restored.db`. The crate avoids Argon2 S2K
-//! and SEIPDv2 because GnuPG 2.2 cannot read them.
+//! and SEIPDv2 because GnuPG 2.2 cannot read them. The passphrase is stored in two SKESK
+//! packets, which lets [`decrypt`] tell a wrong passphrase from damaged data.
 //!
 //! # Authentication
 //!
@@ -19,12 +20,13 @@
 //!
 //! # What this crate never does
 //!
-//! - It never logs, formats or returns a passphrase or key material: [`Passphrase`] prints
-//!   `<redacted>`, [`SecretKey`] prints its fingerprint only, and errors carry no secret.
+//! - It never logs a passphrase or key material and never puts one into an error or a `Debug`
+//!   output: [`Passphrase`] prints `<redacted>` and [`SecretKey`] prints its fingerprint only.
 //! - It starts no process and does no network I/O.
-//! - It does not set up logging. rPGP itself (tracing target `pgp`) logs secret key packets,
-//!   including private key bytes, at debug level while parsing them. An application that
-//!   loads secret keys must cap the `pgp` target at `warn`; the InvGuard binaries do.
+//! - It does not set up logging. rPGP itself logs through the `log` crate (targets `pgp::*`)
+//!   and prints secret key packets, including private key bytes, at debug level while parsing
+//!   them. An application that loads secret keys must cap the `pgp` target at `warn`, as the
+//!   InvGuard binaries do.
 //!
 //! # Example
 //!
@@ -35,11 +37,13 @@
 //! let plaintext = b"compressed database bytes";
 //!
 //! let mut ciphertext = Vec::new();
-//! let read = encrypt(&plaintext[..], &mut ciphertext, &EncryptionKeys::passphrase(passphrase.clone()))?;
+//! let keys = EncryptionKeys::passphrase(passphrase.clone());
+//! let read = encrypt(&plaintext[..], &mut ciphertext, &keys)?;
 //! assert_eq!(read, plaintext.len() as u64);
 //!
 //! let mut restored = Vec::new();
-//! decrypt(&ciphertext[..], &mut restored, &DecryptionKeys::passphrase(passphrase))?;
+//! let written = decrypt(&ciphertext[..], &mut restored, &DecryptionKeys::passphrase(passphrase))?;
+//! assert_eq!(written, read);
 //! assert_eq!(restored, plaintext);
 //! # Ok::<(), invguard_crypto::CryptoError>(())
 //! ```
