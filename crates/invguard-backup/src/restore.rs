@@ -36,7 +36,7 @@ pub use in_use::InUse;
 pub use replace::MovedAside;
 pub use select::{SkippedBackup, parse_time};
 
-/// Which backup to restore.
+/// The backup a restore uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// A backup file: a name in the backup directory, or a path.
@@ -47,7 +47,7 @@ pub enum Selection {
     Before(DateTime<Utc>),
 }
 
-/// What may happen to the target path.
+/// The changes a restore may make to an existing target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetMode {
     /// The target must not exist.
@@ -63,7 +63,7 @@ pub enum TargetMode {
 pub struct RestoreOptions {
     /// The backup to restore.
     pub selection: Selection,
-    /// Where the restored database goes.
+    /// Path of the restored database.
     pub target: PathBuf,
     /// Whether an existing target may be replaced.
     pub mode: TargetMode,
@@ -73,7 +73,7 @@ pub struct RestoreOptions {
     pub full: bool,
 }
 
-/// What happens (or happened) at the target.
+/// The change at the target, planned (dry run) or done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetAction {
     /// A new file is created.
@@ -108,13 +108,13 @@ pub struct RestoreReport {
     pub check: &'static str,
     /// The target, with symbolic links resolved when it existed.
     pub target: PathBuf,
-    /// What happens at the target.
+    /// The change at the target.
     pub action: TargetAction,
     /// Whether this was a dry run.
     pub dry_run: bool,
 }
 
-/// Restores a backup as `options` asks.
+/// Restores the backup that `options` selects.
 ///
 /// `keys` decrypts the backup; `decryption_keys` builds them from the configuration.
 ///
@@ -218,15 +218,16 @@ impl Run<'_> {
             Selection::Before(time) => Some(*time),
         };
 
-        let (usable, unusable) = select::candidates(dir, &self.config.database.name, before)?;
-        let mut skipped: Vec<(DateTime<Utc>, SkippedBackup)> = unusable
+        let candidates = select::candidates(dir, &self.config.database.name, before)?;
+        let mut skipped: Vec<(DateTime<Utc>, SkippedBackup)> = candidates
+            .unusable
             .into_iter()
             .map(|(source, reason)| {
                 (source.created_utc, SkippedBackup { name: source.name, reason })
             })
             .collect();
 
-        for source in &usable {
+        for source in &candidates.usable {
             let newer_skipped = skipped_newer_than(&skipped, source.created_utc);
             match self.decode_and_check(source, newer_skipped) {
                 Ok(result) => return Ok(result),
@@ -242,7 +243,7 @@ impl Run<'_> {
             }
         }
 
-        skipped.sort_by(|a, b| b.0.cmp(&a.0));
+        skipped.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
         Err(BackupError::NoGoodBackup {
             dir: dir.clone(),
             before,
@@ -326,7 +327,7 @@ fn skipped_newer_than(
 ) -> Vec<SkippedBackup> {
     let mut newer: Vec<&(DateTime<Utc>, SkippedBackup)> =
         skipped.iter().filter(|(created, _)| *created >= time).collect();
-    newer.sort_by(|a, b| b.0.cmp(&a.0));
+    newer.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
     newer.into_iter().map(|(_, skipped)| skipped.clone()).collect()
 }
 
@@ -349,13 +350,13 @@ fn is_backup_fault(error: &BackupError) -> bool {
 
 fn compare_digest(
     path: &Path,
-    what: &str,
+    stream: &str,
     recorded: &Digest,
     measured: &Digest,
 ) -> Result<(), BackupError> {
     let mismatch = |field: &str, expected: String, actual: String| BackupError::Mismatch {
         path: path.to_owned(),
-        what: format!("{what} {field}"),
+        what: format!("{stream} {field}"),
         expected,
         actual,
     };

@@ -8,9 +8,9 @@
 //!
 //! Unlike `restic forget`, retention can never delete the last good backup:
 //!
-//! - only verified backups count toward the rules and the `min_keep` floor; failed and
-//!   unverified backups are kept while they are newer than the newest verified backup and
-//!   deleted once a newer verified backup exists;
+//! - only verified backups count toward the rules and the `min_keep` floor;
+//! - failed and unverified backups are kept while they are newer than the newest verified
+//!   backup, and deleted once a newer verified backup exists;
 //! - the newest verified backup is always kept, and when no verified backup exists nothing
 //!   is deleted;
 //! - the newest verified backups not kept by a rule are added until `min_keep` verified
@@ -97,7 +97,7 @@ pub struct RetentionPolicy {
     pub timezone: Tz,
 }
 
-/// Why a backup is kept. A kept backup lists every reason that applies.
+/// The reason a backup is kept. A kept backup lists every reason that applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeepReason {
     /// Among the newest `keep_last` backups; `rank` 1 is the newest.
@@ -150,7 +150,7 @@ pub enum KeepReason {
     Legacy,
 }
 
-/// Why a backup is deleted.
+/// The reason a backup is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteReason {
     /// A verified (or included legacy) backup that no rule keeps.
@@ -479,7 +479,7 @@ pub fn format_window(window: Duration) -> String {
     let units = [(86_400, "d"), (3_600, "h"), (60, "m")];
 
     for (size, suffix) in units {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             return format!("{}{suffix}", seconds / size);
         }
     }

@@ -28,7 +28,7 @@ use super::in_use;
 use crate::BackupError;
 use crate::files::{fsync_dir, parent_of};
 
-/// What replacing a database moved aside.
+/// The files that replacing a database moved aside.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovedAside {
     /// The previous database, unchanged: `NAME.pre-restore-<UTC time>`.

@@ -33,7 +33,7 @@ impl Source {
 pub struct SkippedBackup {
     /// The backup file name.
     pub name: String,
-    /// Why it was skipped, in words.
+    /// The reason it was skipped, in words.
     pub reason: String,
 }
 
@@ -78,14 +78,23 @@ pub(crate) fn named(dir: &Path, requested: &Path) -> Result<Source, BackupError>
     Ok(Source { path, name, format, created_utc, manifest })
 }
 
-/// Lists the backups of `database` in `dir` (and legacy backups), newest first, for `--latest`
-/// and `--before`. Backups that cannot be restored safely are returned as skipped: incomplete
+/// The backups `--latest` and `--before` choose from, each list newest first.
+#[derive(Debug, Default)]
+pub(crate) struct Candidates {
+    /// Backups to try in order.
+    pub(crate) usable: Vec<Source>,
+    /// Backups passed over, with the reason.
+    pub(crate) unusable: Vec<(Source, String)>,
+}
+
+/// Lists the backups of `database` in `dir` (and legacy backups) for `--latest` and
+/// `--before`. Backups that cannot be restored safely are returned as unusable: incomplete
 /// ones, those whose manifest records a failed verification, and unreadable manifests.
 pub(crate) fn candidates(
     dir: &Path,
     database: &str,
     before: Option<DateTime<Utc>>,
-) -> Result<(Vec<Source>, Vec<(Source, String)>), BackupError> {
+) -> Result<Candidates, BackupError> {
     let mut usable = Vec::new();
     let mut unusable = Vec::new();
 
@@ -105,9 +114,9 @@ pub(crate) fn candidates(
         }
     }
 
-    usable.sort_by(|a, b| newest_first(a, b));
+    usable.sort_by(newest_first);
     unusable.sort_by(|a, b| newest_first(&a.0, &b.0));
-    Ok((usable, unusable))
+    Ok(Candidates { usable, unusable })
 }
 
 /// Turns a directory entry into a backup of `database` or a legacy backup; `None` for
