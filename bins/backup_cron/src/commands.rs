@@ -21,7 +21,7 @@ use invguard_backup::VerificationLevel;
 use invguard_config::{Config, Loaded};
 
 use crate::cli::Command;
-use crate::exit::{Exit, UsageError};
+use crate::exit::Exit;
 
 /// What every command gets besides its own arguments.
 #[derive(Debug)]
@@ -84,9 +84,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// The error of a subcommand this build does not provide yet (exit code 2).
-fn not_available(command: &str) -> anyhow::Error {
-    UsageError(format!("the `{command}` command is not available yet in this build")).into()
 }

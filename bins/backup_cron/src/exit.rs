@@ -99,7 +99,8 @@ mod tests {
 
     #[test]
     fn classify_attached_interrupt_by_sigint() {
-        let error = anyhow::anyhow!("stopped").context(Interrupted { signal: signal_hook::consts::SIGINT });
+        let error =
+            anyhow::anyhow!("stopped").context(Interrupted { signal: signal_hook::consts::SIGINT });
         assert_eq!(classify(&error), Exit::Sigint);
     }
 

@@ -1,7 +1,7 @@
 //! SIGINT and SIGTERM handling for long-running commands.
 //!
 //! The first signal sets the library's cancellation flag, so the running operation removes its
-//! temporary and partial files and returns; a second signal of the same kind ends the process
+//! temporary and partial files and returns. A second signal of the same kind ends the process
 //! at once.
 
 use std::sync::Arc;
@@ -31,7 +31,7 @@ impl Interrupt {
         let received = Arc::new(AtomicUsize::new(0));
 
         for (signal, exit) in SIGNALS {
-            // Registered first, so it sees the flag as it was before this signal set it.
+            // Registered first, so it reads the flag as it was before this signal set it.
             flag::register_conditional_shutdown(signal, exit as i32, token.flag())
                 .context("cannot install a signal handler")?;
             flag::register(signal, token.flag()).context("cannot install a signal handler")?;

@@ -1,9 +1,92 @@
 //! `backup_cron backup`: back up the database, verify the backup and write its manifest.
 
-use crate::commands::{Context, not_available};
-use crate::exit::Exit;
+#![allow(clippy::print_stdout, reason = "the path of the new backup is the command's output")]
 
-/// Runs the `backup` command.
-pub fn run(_ctx: &Context) -> anyhow::Result<Exit> {
-    Err(not_available("backup"))
+use std::sync::Arc;
+
+use indicatif::HumanBytes;
+use invguard_backup::{BackupOptions, BackupOutcome, Progress, VerificationResult, run_backup};
+use invguard_config::EncryptionMode;
+use rustix::fs::Mode;
+
+use crate::commands::{Context, level_name};
+use crate::exit::Exit;
+use crate::progress::Bar;
+use crate::signals::Interrupt;
+
+/// Takes one backup; succeeds only when the new backup passed verification.
+pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
+    // Everything this run creates is private, whatever the caller's umask.
+    rustix::process::umask(Mode::from_raw_mode(0o077));
+    let config = ctx.config();
+    config.require_encryption_keys()?;
+    if config.encryption.mode == EncryptionMode::None {
+        tracing::warn!(
+            "encryption mode is \"none\": this backup is written unencrypted; set [encryption] \
+             mode to \"passphrase\" or \"public-key\" to protect it"
+        );
+    }
+
+    let interrupt = Interrupt::install()?;
+    let bar = Bar::for_terminal(ctx.interactive).map(Arc::new);
+    let options = BackupOptions {
+        cancel: interrupt.token().clone(),
+        progress: bar.clone().map(|bar| bar as Arc<dyn Progress>),
+        ..BackupOptions::default()
+    };
+
+    tracing::info!(
+        database = %config.database.path.display(),
+        dir = %config.backup.dir.display(),
+        "backup started"
+    );
+    let result = run_backup(config, &options);
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
+    let outcome = result.map_err(|error| interrupt.attach(error))?;
+
+    let exit = report(&outcome)?;
+    if exit == Exit::Success {
+        super::cleanup::after_backup(config);
+    }
+    Ok(exit)
+}
+
+/// Logs the outcome and prints the new backup's path.
+fn report(outcome: &BackupOutcome) -> anyhow::Result<Exit> {
+    for path in &outcome.leftovers_removed {
+        tracing::info!(path = %path.display(), "removed a leftover of an interrupted run");
+    }
+    for warning in &outcome.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let manifest = &outcome.manifest;
+    let verification = &manifest.verification;
+    let passed = verification.result == VerificationResult::Passed;
+    tracing::info!(
+        path = %outcome.path.display(),
+        size = manifest.ciphertext.size,
+        ratio = format!("{:.3}", manifest.compression_ratio()),
+        rows = manifest.rows_total,
+        verification = level_name(verification.level),
+        passed,
+        duration_ms = outcome.duration.as_millis() as u64,
+        snapshot_ms = outcome.snapshot_duration.as_millis() as u64,
+        "backup finished"
+    );
+    if !passed {
+        tracing::error!(path = %outcome.path.display(), "the new backup failed verification");
+        return Ok(Exit::Failure);
+    }
+
+    println!(
+        "{} ({}, {} rows, verified {})",
+        outcome.path.display(),
+        HumanBytes(manifest.ciphertext.size),
+        manifest.rows_total,
+        level_name(verification.level)
+    );
+    Ok(Exit::Success)
 }

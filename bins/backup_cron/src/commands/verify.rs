@@ -1,10 +1,72 @@
-//! `backup_cron verify`: verify backups.
+//! `backup_cron verify`: decrypt, decompress and check backups against their manifests.
+
+#![allow(clippy::print_stdout, reason = "the verification results are the command's output")]
+
+use invguard_backup::{VerifyOutcome, VerifyTarget, decryption_keys, verify};
+use invguard_config::VerifyLevel;
 
 use crate::cli::VerifyArgs;
-use crate::commands::{Context, not_available};
+use crate::commands::{Context, error_chain, level_name};
 use crate::exit::Exit;
+use crate::progress;
+use crate::signals::Interrupt;
 
-/// Runs the `verify` command.
-pub fn run(_ctx: &Context, _args: &VerifyArgs) -> anyhow::Result<Exit> {
-    Err(not_available("verify"))
+/// Verifies the chosen backups; fails when any of them fails.
+pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Exit> {
+    let mut config = ctx.config().clone();
+    if let Some(path) = &args.secret_key {
+        config.encryption.secret_key_file = Some(path.clone());
+    }
+    if let Some(path) = &args.secret_key_passphrase_file {
+        config.encryption.secret_key_passphrase_file = Some(path.clone());
+    }
+    let keys = decryption_keys(&config)?;
+
+    let target = if !args.files.is_empty() {
+        VerifyTarget::Files(args.files.clone())
+    } else if args.all {
+        VerifyTarget::All
+    } else {
+        VerifyTarget::Latest
+    };
+    let level = match (args.quick, args.full) {
+        (true, _) => VerifyLevel::Quick,
+        (_, true) => VerifyLevel::Full,
+        _ => config.verify.level,
+    };
+
+    let interrupt = Interrupt::install()?;
+    // FIXME: invguard_backup::verify takes no progress callback, so this shows a spinner only.
+    let spinner = progress::spinner(ctx.interactive, "verifying");
+    let result = verify(&config, &target, level, &keys, interrupt.token());
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let outcomes = result.map_err(|error| interrupt.attach(error))?;
+
+    Ok(report(&outcomes))
+}
+
+/// Prints one line per backup and a summary; returns the exit code.
+fn report(outcomes: &[VerifyOutcome]) -> Exit {
+    let mut failed = 0;
+    for outcome in outcomes {
+        let name = outcome.backup.display();
+        let level = level_name(outcome.level);
+        match &outcome.result {
+            Ok(()) => {
+                println!("ok      {name} ({level})");
+                tracing::info!(backup = %name, level, "verification passed");
+            }
+            Err(error) => {
+                failed += 1;
+                let reason = error_chain(error);
+                println!("FAILED  {name} ({level}): {reason}");
+                tracing::error!(backup = %name, level, error = %reason, "verification failed");
+            }
+        }
+    }
+
+    println!("{} verified, {} passed, {failed} failed", outcomes.len(), outcomes.len() - failed);
+    if failed == 0 { Exit::Success } else { Exit::Failure }
 }

@@ -251,3 +251,67 @@ fn run_sigterm_cancels_running_job_after_grace() {
     assert_eq!(finished.len(), 1, "log:\n{}", daemon.log_text());
     assert_eq!(field(&finished[0], "result"), "cancelled");
 }
+
+const PASSPHRASE: &str = "daemon-test-passphrase-4d1e";
+
+/// Only the backup job, with the passphrase from `GPG_PASSPHRASE`.
+fn backup_only(dir: &TestDir, backup: &str) {
+    let extra = format!(
+        "[jobs.backup]\n{backup}\n\
+         [jobs.maintenance]\nenabled = false\n\
+         [jobs.full-check]\nenabled = false\n\
+         [jobs.health]\nenabled = false\n"
+    );
+    dir.write_config_with("[encryption]\nmode = \"passphrase\"", "http://127.0.0.1:9/api", &extra);
+}
+
+#[test]
+fn run_backup_job_gets_passphrase_through_pipe() {
+    let dir = TestDir::new();
+    dir.create_database(50, 100);
+    backup_only(&dir, "schedule = \"*/2 * * * * *\"\nretries = 0");
+
+    // The child's environment has no GPG_PASSPHRASE, so the backup can only encrypt with the
+    // passphrase that the daemon writes to the child's standard input.
+    let mut daemon = dir.start_daemon_with_env("daemon.log", &[("GPG_PASSPHRASE", PASSPHRASE)]);
+    let finished = daemon.wait_for_message("job finished", &[("job", "backup")], 1);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    assert_eq!(field(&finished[0], "result"), "success", "log:\n{}", daemon.log_text());
+    let files = dir.backup_files();
+    assert!(files.iter().any(|name| name.ends_with(".db.zst.gpg")), "{files:?}");
+    assert!(files.iter().any(|name| name.ends_with(".manifest.json")), "{files:?}");
+    assert!(!daemon.log_text().contains(PASSPHRASE), "the passphrase reached the log");
+}
+
+#[test]
+fn run_sigterm_during_backup_leaves_no_partial_file() {
+    let dir = TestDir::new();
+    // Incompressible rows at zstd level 19 keep the backup busy for a few seconds.
+    dir.create_database(400, 64 * 1024);
+    backup_only(&dir, "schedule = \"*/2 * * * * *\"\nretries = 0\nmax_runtime = \"10m\"");
+    let config = fs_err::read_to_string(dir.config_path()).unwrap();
+    let config = config.replacen("[backup]\n", "[backup]\ncompression_level = 19\n", 1);
+    let config = config.replace("grace_period = \"2s\"", "grace_period = \"1s\"");
+    fs_err::write(dir.config_path(), config).unwrap();
+
+    let mut daemon = dir.start_daemon_with_env("daemon.log", &[("GPG_PASSPHRASE", PASSPHRASE)]);
+    daemon.wait_for("a partial backup file", |_| {
+        dir.backup_files().iter().any(|name| name.ends_with(".partial"))
+    });
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0, "log:\n{}", daemon.log_text());
+
+    let finished = daemon.messages("job finished");
+    assert_eq!(finished.len(), 1, "log:\n{}", daemon.log_text());
+    assert_eq!(field(&finished[0], "result"), "cancelled");
+    let files = dir.backup_files();
+    assert!(!files.iter().any(|name| name.ends_with(".partial")), "{files:?}");
+    assert!(!files.iter().any(|name| name.ends_with(".gpg")), "{files:?}");
+    let temp_dir = dir.backup_dir().join(".invguard-tmp");
+    if temp_dir.exists() {
+        let leftovers: Vec<_> = fs_err::read_dir(&temp_dir).unwrap().collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+}

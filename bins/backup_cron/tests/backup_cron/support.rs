@@ -43,20 +43,52 @@ impl TestDir {
         self.path().join("backups")
     }
 
-    /// Writes the configuration: the common part, then `extra` TOML.
+    /// Writes the configuration without encryption: the common part, then `extra` TOML.
     pub fn write_config(&self, api_url: &str, extra: &str) {
+        self.write_config_with("[encryption]\nmode = \"none\"", api_url, extra);
+    }
+
+    /// Writes the configuration with the given `[encryption]` section.
+    pub fn write_config_with(&self, encryption: &str, api_url: &str, extra: &str) {
         let root = self.path().display();
         let text = format!(
             "timezone = \"UTC\"\n\
              [database]\npath = \"{root}/inventory.db\"\n\
              [backup]\ndir = \"{root}/backups\"\n\
-             [encryption]\nmode = \"none\"\n\
+             {encryption}\n\
              [state]\ndir = \"{root}/state\"\n\
              [api]\nurl = \"{api_url}\"\n\
              [daemon]\ngrace_period = \"2s\"\n\
              {extra}\n"
         );
         fs_err::write(self.config_path(), text).unwrap();
+    }
+
+    /// Creates the live database in WAL mode with `rows` rows of `blob_size` random bytes.
+    pub fn create_database(&self, rows: usize, blob_size: usize) {
+        let connection = rusqlite::Connection::open(self.path().join("inventory.db")).unwrap();
+        connection.pragma_update(None, "journal_mode", "wal").unwrap();
+        connection
+            .execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, data BLOB)", [])
+            .unwrap();
+        for id in 0..rows {
+            connection
+                .execute(
+                    "INSERT INTO items (name, data) VALUES (?1, randomblob(?2))",
+                    rusqlite::params![format!("item {id}"), blob_size],
+                )
+                .unwrap();
+        }
+    }
+
+    /// Names of the files in the backup directory.
+    pub fn backup_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs_err::read_dir(self.backup_dir())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 
     /// A command for the binary with this configuration and a clean environment.
@@ -74,10 +106,16 @@ impl TestDir {
 
     /// Starts the daemon with JSON logs written to a file in the directory.
     pub fn start_daemon(&self, log_name: &str) -> Daemon {
+        self.start_daemon_with_env(log_name, &[])
+    }
+
+    /// Starts the daemon with extra environment variables.
+    pub fn start_daemon_with_env(&self, log_name: &str, env: &[(&str, &str)]) -> Daemon {
         let log_path = self.path().join(log_name);
         let log = fs_err::File::create(&log_path).unwrap();
         let child = self
             .command()
+            .envs(env.iter().copied())
             .args(["--log-format", "json", "-v", "run"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
