@@ -46,11 +46,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
     }
     let outcome = result.map_err(|error| interrupt.attach(error))?;
 
-    let exit = report(&outcome)?;
-    if exit == Exit::Success {
-        super::cleanup::after_backup(config);
-    }
-    Ok(exit)
+    report(&outcome)
 }
 
 /// Logs the outcome and prints the new backup's path.

@@ -22,26 +22,6 @@ pub fn run(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Applies the retention policy after a verified backup and logs what it deleted.
-///
-/// A failure is logged, not returned: the backup itself succeeded, and the next run tries
-/// again.
-pub fn after_backup(config: &invguard_config::Config) {
-    match cleanup(config, false) {
-        Ok(report) => {
-            for name in &report.deleted {
-                tracing::info!(backup = %name, "retention deleted a backup");
-            }
-            tracing::info!(
-                deleted = report.deleted.len(),
-                freed_bytes = report.freed_bytes,
-                "retention applied"
-            );
-        }
-        Err(error) => tracing::error!(error = %error, "retention after the backup failed"),
-    }
-}
-
 /// Renders one line per backup (action, local time, state, name, rules), the leftovers, and a
 /// summary with the bytes freed.
 pub fn render(report: &CleanupReport, timezone: Tz) -> String {
