@@ -25,6 +25,10 @@
 //! renames leaves a backup without manifest, which [`list_backups`] flags `incomplete` and
 //! which never counts as good.
 //!
+//! [`cleanup`] deletes a backup's manifest before the backup file. A crash in between leaves
+//! an incomplete backup older than the newest verified one, which the next cleanup deletes; the
+//! opposite order would leave a manifest without backup, which cleanup only reports.
+//!
 //! # Idempotence
 //!
 //! A re-run is always safe. Every run first removes the leftovers of killed runs
