@@ -16,7 +16,8 @@
 //! - the Dockerfile, the systemd units and the release bundle name binaries and files that exist.
 //!
 //! `cargo xtask tidy` also runs `cargo fmt --check`, `cargo clippy -D warnings` on all targets
-//! and, when installed, `cargo deny check licenses bans sources`. `--no-cargo` skips those three.
+//! and, when installed, `cargo deny check licenses bans sources` (required when `CI` is set).
+//! `--skip-fmt-clippy` leaves out rustfmt and clippy, for CI scripts that run them separately.
 //!
 //! Test code is any file under a `tests/` or `benches/` directory and, in other files, every
 //! line from the first `#[cfg(test)]` on: unit tests sit at the bottom of their file.
@@ -60,9 +61,9 @@ impl fmt::Display for Problem {
 /// Arguments of `cargo xtask tidy`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Run the source checks only, without rustfmt, clippy and cargo-deny.
+    /// Skip rustfmt and clippy, for CI scripts that run them separately.
     #[arg(long)]
-    no_cargo: bool,
+    skip_fmt_clippy: bool,
 }
 
 /// Runs `cargo xtask tidy`.
@@ -78,9 +79,10 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         failures.push(format!("{} source check problem(s)", problems.len()));
     }
 
-    if !args.no_cargo {
-        failures.extend(cargo_checks(&root)?);
+    if !args.skip_fmt_clippy {
+        failures.extend(fmt_and_clippy(&root)?);
     }
+    failures.extend(cargo_deny(&root)?);
 
     if failures.is_empty() {
         println!("tidy: all checks passed");
@@ -117,8 +119,8 @@ pub(crate) fn source_checks(root: &Path) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 
-/// Runs rustfmt, clippy and cargo-deny; returns a description of each failed step.
-fn cargo_checks(root: &Path) -> Result<Vec<String>> {
+/// Runs rustfmt and clippy; returns a description of each failed step.
+fn fmt_and_clippy(root: &Path) -> Result<Vec<String>> {
     let mut failures = Vec::new();
 
     let steps: [(&str, &[&str]); 2] = [
@@ -131,7 +133,12 @@ fn cargo_checks(root: &Path) -> Result<Vec<String>> {
             failures.push(format!("{name} failed"));
         }
     }
+    Ok(failures)
+}
 
+/// Runs cargo-deny when installed; in CI a missing cargo-deny is a failure.
+fn cargo_deny(root: &Path) -> Result<Vec<String>> {
+    let mut failures = Vec::new();
     if cargo_deny_installed() {
         let args =
             ["deny", "--locked", "check", "--hide-inclusion-graph", "licenses", "bans", "sources"];
