@@ -134,12 +134,7 @@ pub fn restore(
     cancel: &CancelToken,
     progress: Option<&dyn Progress>,
 ) -> Result<RestoreReport, BackupError> {
-    let dir = &config.backup.dir;
-    let _lock = if options.dry_run {
-        DirLock::shared(dir, "restore")?
-    } else {
-        DirLock::exclusive(dir, "restore")?
-    };
+    let _lock = lock_backup_dir(&config.backup.dir, options.dry_run)?;
 
     let target = resolve_target(config, options)?;
     let run = Run { config, keys, options, cancel, progress, target: &target };
@@ -150,6 +145,25 @@ pub fn restore(
     }
     report.action = run.write(decoded.file)?;
     Ok(report)
+}
+
+/// Takes the backup directory lock: exclusive for a restore, shared for a dry run.
+///
+/// A restore only reads the backup directory, so where the exclusive lock cannot be taken for
+/// a reason other than another run (a read-only mount, for example), the shared lock is
+/// enough: it still keeps cleanup from deleting the backup being read.
+fn lock_backup_dir(dir: &Path, dry_run: bool) -> Result<DirLock, BackupError> {
+    if dry_run {
+        return DirLock::shared(dir, "restore");
+    }
+    match DirLock::exclusive(dir, "restore") {
+        Ok(lock) => Ok(lock),
+        Err(error @ BackupError::Locked { .. }) => Err(error),
+        Err(error) => {
+            tracing::debug!(%error, "exclusive lock unavailable, taking the shared lock");
+            DirLock::shared(dir, "restore").map_err(|_| error)
+        }
+    }
 }
 
 /// The target path and whether it exists and is the live database.
