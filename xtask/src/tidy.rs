@@ -861,6 +861,42 @@ mod tests {
         );
     }
 
+    fn package(dir: &str, manifest: &str) -> Package {
+        let manifest: toml::Table = manifest.parse().unwrap();
+        Package { name: "x".to_owned(), dir: PathBuf::from(dir), manifest }
+    }
+
+    #[test]
+    fn check_fs_err_flags_std_fs_in_library_code() {
+        let text = "//! m\nuse std::fs::File;\nfn a() { std::fs::read_to_string(\"p\"); }\n\
+                    #[cfg(test)]\nfn b() { std::fs::write(\"p\", \"x\"); }\n";
+        let sources = [SourceFile::new(PathBuf::from("crates/x/src/lib.rs"), text.to_owned())];
+        let packages = [package("crates/x", "[package]\nname = \"x\"\n")];
+
+        let problems = check_fs_err(&sources, &packages);
+
+        let lines: Vec<Option<usize>> = problems.iter().map(|problem| problem.line).collect();
+        assert_eq!(lines, vec![Some(3)], "{problems:?}");
+    }
+
+    #[test]
+    fn check_unused_dependencies_flags_unreferenced() {
+        let manifest = "[package]\nname = \"x\"\n[dependencies]\nfs-err = \"3\"\nanyhow = \"1\"\n\
+                        [dev-dependencies]\ntempfile = \"3\"\n";
+        let packages = [package("crates/x", manifest)];
+        let library = "//! m\nuse fs_err as fs;\n#[cfg(test)]\nfn t() { anyhow::bail!(\"x\") }\n";
+        let test = "//! t\nfn t() { tempfile::tempdir(); }\n";
+        let sources = [
+            SourceFile::new(PathBuf::from("crates/x/src/lib.rs"), library.to_owned()),
+            SourceFile::new(PathBuf::from("crates/x/tests/x.rs"), test.to_owned()),
+        ];
+
+        let problems = check_unused_dependencies(&packages, &sources);
+
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("`anyhow`"), "{}", problems[0]);
+    }
+
     #[test]
     fn contains_word_needs_boundary() {
         assert!(contains_word("let x = serde::Serialize;", "serde::"));
