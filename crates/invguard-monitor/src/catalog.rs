@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use invguard_backup::VerificationResult;
 
 /// The verification result recorded for a backup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,77 +46,37 @@ pub trait BackupCatalog: fmt::Debug + Send + Sync {
     fn list_backups(&self, dir: &Path) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>>;
 }
 
-/// Reads the manifests (`<stem>.manifest.json`) of a backup directory, following the
-/// manifest format version 1.
+/// Lists a backup directory with [`invguard_backup::list_backups`]: backups with a manifest,
+/// legacy backups and incomplete backups, newest first.
+///
+/// The listing takes no directory lock, so a running backup does not make the checks wait or
+/// fail. Manifests are replaced atomically, so a listing sees each one whole or not at all.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ManifestCatalog;
+pub struct DirectoryCatalog;
 
-impl BackupCatalog for ManifestCatalog {
+impl BackupCatalog for DirectoryCatalog {
     fn list_backups(&self, dir: &Path) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>> {
-        let mut backups = Vec::new();
-        for entry in fs_err::read_dir(dir)? {
-            let path = entry?.path();
-            let is_manifest = path
-                .file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.ends_with(".manifest.json"));
-            if is_manifest {
-                backups.push(read_manifest(&path)?);
+        let entries = invguard_backup::list_backups(dir)?;
+        Ok(entries.iter().map(summarize).collect())
+    }
+}
+
+fn summarize(entry: &invguard_backup::BackupEntry) -> BackupSummary {
+    // Only a manifest records a verification; legacy and incomplete backups have none.
+    let verification = match &entry.manifest {
+        Some(manifest) => match manifest.verification.result {
+            VerificationResult::Passed => Verification::Passed,
+            VerificationResult::Failed => {
+                Verification::Failed(manifest.verification.message.clone())
             }
-        }
-        backups.sort_by(|a, b| b.created_utc.cmp(&a.created_utc).then_with(|| b.name.cmp(&a.name)));
-        Ok(backups)
-    }
-}
-
-/// The manifest fields the monitor reads.
-#[derive(Debug, serde::Deserialize)]
-struct Manifest {
-    format_version: u32,
-    created_utc: DateTime<Utc>,
-    file: ManifestFile,
-    ciphertext: ManifestSize,
-    rows_total: Option<u64>,
-    verification: Option<ManifestVerification>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct ManifestFile {
-    name: String,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct ManifestSize {
-    size: u64,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct ManifestVerification {
-    result: String,
-    message: Option<String>,
-}
-
-fn read_manifest(path: &Path) -> Result<BackupSummary, Box<dyn Error + Send + Sync>> {
-    let text = fs_err::read_to_string(path)?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .map_err(|error| format!("invalid manifest {}: {error}", path.display()))?;
-    if manifest.format_version != 1 {
-        let version = manifest.format_version;
-        return Err(
-            format!("manifest {} has unknown format_version {version}", path.display()).into()
-        );
-    }
-
-    let verification = match manifest.verification {
-        Some(verification) if verification.result == "passed" => Verification::Passed,
-        Some(verification) => Verification::Failed(verification.message),
+        },
         None => Verification::Missing,
     };
-    Ok(BackupSummary {
-        name: manifest.file.name,
-        created_utc: manifest.created_utc,
-        size: manifest.ciphertext.size,
-        rows_total: manifest.rows_total,
+    BackupSummary {
+        name: entry.name.clone(),
+        created_utc: entry.created_utc,
+        size: entry.size,
+        rows_total: entry.rows_total,
         verification,
-    })
+    }
 }

@@ -46,7 +46,7 @@ mod result;
 pub use alerts::{
     ALERT_STATE_FORMAT_VERSION, AlertRules, AlertState, AlertStore, CheckState, Incident,
 };
-pub use catalog::{BackupCatalog, BackupSummary, ManifestCatalog, Verification};
+pub use catalog::{BackupCatalog, BackupSummary, DirectoryCatalog, Verification};
 pub use error::MonitorError;
 pub use monitor::{CycleReport, Monitor, SentNotice, run_cycle};
 pub use notify::{Delivery, DeliveryPolicy, Notice, NoticeKind, WEBHOOK_FORMAT_VERSION};

@@ -5,7 +5,7 @@ use invguard_config::Config;
 
 use crate::alerts::{AlertRules, AlertStore};
 use crate::auth::ApiClient;
-use crate::catalog::{BackupCatalog, ManifestCatalog};
+use crate::catalog::{BackupCatalog, DirectoryCatalog};
 use crate::notify::{self, Delivery, DeliveryPolicy, Notice};
 use crate::{CheckName, CheckResult, MonitorError, Report, checks};
 
@@ -40,12 +40,12 @@ pub struct SentNotice {
 }
 
 impl Monitor {
-    /// A monitor for `config` that reads backups through [`ManifestCatalog`].
+    /// A monitor for `config` that reads backups through [`DirectoryCatalog`].
     pub fn new(config: &Config) -> Monitor {
         Monitor {
             config: config.clone(),
             api: ApiClient::new(&config.api),
-            catalog: Box::new(ManifestCatalog),
+            catalog: Box::new(DirectoryCatalog),
             delivery: DeliveryPolicy::default(),
         }
     }

@@ -170,3 +170,17 @@ fn database_large_wal_warns() {
     assert_eq!(result.details["wal_bytes"], 4096);
     assert!(result.summary.contains("checkpoints are not keeping up"), "{}", result.summary);
 }
+
+#[test]
+fn backup_status_legacy_only_is_critical() {
+    let fixture = fixture();
+    fs_err::write(fixture.backups().join("inventory_20261201_020000.db.gpg"), b"legacy").unwrap();
+    let result = fixture.monitor().check(CheckName::BackupStatus, t0());
+
+    assert_eq!(result.level, Level::Critical);
+    assert_eq!(
+        result.summary,
+        "no verified backup; the newest is inventory_20261201_020000.db.gpg"
+    );
+    assert_eq!(result.details["verification"], "none");
+}
