@@ -1,7 +1,7 @@
 //! Benchmark row for the monitor: one full `monitor report` (all five checks) against a local
 //! test backend that serves 10,000 items.
 //!
-//! The backend is a std `TcpListener` on 127.0.0.1 that answers the endpoints of
+//! The backend is a std `TcpListener` on 127.0.0.1 that serves the endpoints of
 //! docs/backend-api.md from bodies rendered once, so the figures measure the monitor and not
 //! the server. The section's `before` step builds the release `monitor`, starts the backend
 //! and writes a database and a verified backup, so every check is OK and the run exits 0.
@@ -28,7 +28,7 @@ pub const ITEMS: usize = 10_000;
 /// Row name of the report.
 pub const REPORT: &str = "monitor report, 10,000 items";
 
-/// What the `before` step prepared; the same for every database size.
+/// The binary, backend and files of the `before` step, shared by every database size.
 #[derive(Debug)]
 struct Prepared {
     monitor: PathBuf,
@@ -38,7 +38,7 @@ struct Prepared {
 
 static PREPARED: OnceLock<Prepared> = OnceLock::new();
 
-/// The monitor section.
+/// Returns the monitor section of the report.
 pub fn sections() -> Vec<Section> {
     vec![Section {
         title: "Monitor",
@@ -162,7 +162,7 @@ fn start_backend(count: usize) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Answers one request and closes the connection.
+/// Serves one request and closes the connection.
 fn serve(mut stream: TcpStream, bodies: &Bodies) {
     let mut request_line = String::new();
     let mut reader = BufReader::new(&stream);
