@@ -10,6 +10,7 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormatArg;
+use crate::progress::LogWriter;
 
 /// The most verbose level the `pgp` target may log at.
 const PGP_MAX_LEVEL: LevelFilter = LevelFilter::WARN;
@@ -48,7 +49,7 @@ impl LogSettings {
 pub fn init(settings: LogSettings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(settings.filter())
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
         .with_target(false);
 
     match settings.format {

@@ -1,9 +1,16 @@
 //! Progress bars on stderr for backup and verification, drawn only when stderr is a terminal.
+//!
+//! Log lines go to stderr too. [`LogWriter`] hides the bar that is on screen while it writes a
+//! line, so lines and bar do not overwrite each other.
 
+use std::io::{self, Write};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use invguard_backup::{Phase, Progress};
+
+/// The bar or spinner on screen, if any.
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 const TEMPLATE: &str =
     "{prefix:>8} [{bar:32}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}";
@@ -27,11 +34,13 @@ impl Bar {
             .progress_chars("=> ");
         let bar =
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
+        set_active(Some(bar.clone()));
         Some(Bar { bar, phase: Mutex::new(None) })
     }
 
     /// Removes the bar from the terminal.
     pub fn finish(&self) {
+        set_active(None);
         self.bar.finish_and_clear();
     }
 }
@@ -44,7 +53,36 @@ pub fn spinner(interactive: bool, message: &'static str) -> Option<ProgressBar> 
     let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     spinner.set_message(message);
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    set_active(Some(spinner.clone()));
     Some(spinner)
+}
+
+/// Removes a spinner made by [`spinner`] from the terminal.
+pub fn finish_spinner(spinner: &ProgressBar) {
+    set_active(None);
+    spinner.finish_and_clear();
+}
+
+/// The writer of log lines: stderr, with the active progress bar hidden during each write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let active = ACTIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        match active {
+            Some(bar) => bar.suspend(|| io::stderr().write(buf)),
+            None => io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+fn set_active(bar: Option<ProgressBar>) {
+    *ACTIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = bar;
 }
 
 impl Progress for Bar {

@@ -39,8 +39,8 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Exit> {
     // FIXME: invguard_backup::verify takes no progress callback, so this shows a spinner only.
     let spinner = progress::spinner(ctx.interactive, "verifying");
     let result = verify(&config, &target, level, &keys, interrupt.token());
-    if let Some(spinner) = spinner {
-        spinner.finish_and_clear();
+    if let Some(spinner) = &spinner {
+        progress::finish_spinner(spinner);
     }
     let outcomes = result.map_err(|error| interrupt.attach(error))?;
 
