@@ -11,7 +11,9 @@ use invguard_config::{Config, EncryptionMode, VerifyLevel};
 use invguard_crypto::{DecryptionKeys, EncryptionKeys};
 
 use crate::files::{self, create_new_private, create_private_dir, ensure_private_dir, fsync_dir};
-use crate::pipeline::{self, Context, EncodeReport};
+use crate::pipeline::{
+    self, BackupFormat, Context, DecodedBackup, EncodeReport, Encoded, Verifier,
+};
 use crate::snapshot::{self, DatabaseFacts};
 use crate::source::SourceDatabase;
 use crate::verify::{Checker, verification};
@@ -183,45 +185,79 @@ impl Run<'_> {
     }
 
     fn execute(&self) -> Result<(Published, Duration), BackupError> {
-        let cancel = &self.options.cancel;
+        let (partial, name, encoded, facts, snapshot_duration) = self.write_partial()?;
+
+        let started = Instant::now();
+        let manifest = self.manifest(&name, &encoded.report, facts);
+        let verified_level = self.verify(&partial.path, &manifest, encoded.decoded)?;
+        tracing::debug!(
+            path = %partial.path.display(),
+            level = ?verified_level,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "verified partial backup"
+        );
+        self.options.cancel.check("backup")?;
+
+        let published = self.publish(partial, &name, manifest, verified_level)?;
+        Ok((published, snapshot_duration))
+    }
+
+    /// Takes the snapshot and writes it, compressed and encrypted, to `NAME.partial`.
+    fn write_partial(
+        &self,
+    ) -> Result<(Partial, BackupName, Encoded, DatabaseFacts, Duration), BackupError> {
         let temp_dir = &self.config.backup.temp_dir;
-        let snapshot =
-            snapshot::take(self.source, temp_dir, self.options.snapshot_deadline, cancel)?;
+        let deadline = self.options.snapshot_deadline;
+        let snapshot = snapshot::take(self.source, temp_dir, deadline, &self.options.cancel)?;
         let facts = self.snapshot_facts(snapshot.file.path())?;
 
+        let started = Instant::now();
         let name = self.name().first_free_in(&self.config.backup.dir);
         let partial = Partial::create(self.config.backup.dir.join(name.partial_name()))?;
-        let level = self.config.backup.compression_level;
         let mut file = partial.open_for_write()?;
+        let verifier = self.verifier(name.encrypted);
         let encoded = pipeline::encode(
             snapshot.file.path(),
             &mut file,
             self.keys.encryption.as_ref(),
-            level,
+            self.config.backup.compression_level,
+            verifier,
             self.context(),
         )?;
         file.sync_all().map_err(|source| BackupError::io_at(&partial.path, source))?;
-        drop(file);
-        // The plaintext snapshot is no longer needed; removing it now halves the temporary
-        // space the verification needs.
-        let snapshot_duration = snapshot.read_transaction;
-        drop(snapshot);
+        tracing::debug!(
+            path = %partial.path.display(),
+            plaintext_bytes = encoded.report.plaintext.size,
+            backup_bytes = encoded.report.ciphertext.size,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "wrote partial backup"
+        );
 
-        let mut manifest = self.manifest(&name, &encoded, facts);
-        let verified_level = self.verify(&partial.path, &manifest)?;
-        cancel.check("backup")?;
+        // The plaintext snapshot is removed before verification, which halves the temporary
+        // space a run needs.
+        Ok((partial, name, encoded, facts, snapshot.read_transaction))
+    }
 
-        let path = self.config.backup.dir.join(name.file_name());
+    /// Renames the verified partial file to its final name and writes the manifest.
+    fn publish(
+        &self,
+        partial: Partial,
+        name: &BackupName,
+        mut manifest: Manifest,
+        level: VerificationLevel,
+    ) -> Result<Published, BackupError> {
+        let dir = &self.config.backup.dir;
+        let path = dir.join(name.file_name());
         partial.publish(&path)?;
-        manifest.verification = verification(verified_level, &Ok(()));
-        let manifest_path = self.config.backup.dir.join(name.manifest_name());
+
+        manifest.verification = verification(level, &Ok(()));
+        let manifest_path = dir.join(name.manifest_name());
         if let Err(error) = manifest.write(&manifest_path) {
             files::remove_if_exists(&path);
             return Err(error);
         }
-        fsync_dir(&self.config.backup.dir)?;
-
-        Ok((Published { path, manifest_path, manifest }, snapshot_duration))
+        fsync_dir(dir)?;
+        Ok(Published { path, manifest_path, manifest })
     }
 
     fn name(&self) -> BackupName {
@@ -248,7 +284,15 @@ impl Run<'_> {
                 }
             })?;
         }
-        snapshot::facts(&connection, snapshot)
+        let started = Instant::now();
+        let facts = snapshot::facts(&connection, snapshot)?;
+        tracing::debug!(
+            tables = facts.tables.len(),
+            rows_total = facts.rows_total,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "read snapshot facts"
+        );
+        Ok(facts)
     }
 
     fn ciphertext_only(&self) -> bool {
@@ -256,10 +300,21 @@ impl Run<'_> {
             && self.keys.decryption.secret_keys.is_empty()
     }
 
+    /// Decodes the backup while it is written, unless it cannot be decrypted here.
+    fn verifier(&self, encrypted: bool) -> Option<Verifier<'_>> {
+        if self.ciphertext_only() {
+            return None;
+        }
+        let format = if encrypted { BackupFormat::ZstdOpenPgp } else { BackupFormat::Zstd };
+        let keys = Some(&self.keys.decryption);
+        Some(Verifier { format, keys, dest_dir: &self.config.backup.temp_dir })
+    }
+
     fn verify(
         &self,
         partial: &Path,
         manifest: &Manifest,
+        decoded: Option<Result<DecodedBackup, BackupError>>,
     ) -> Result<VerificationLevel, BackupError> {
         let recipients = self.keys.encryption.as_ref().map_or(&[][..], |keys| &keys.recipients[..]);
         let checker = Checker {
@@ -269,7 +324,10 @@ impl Run<'_> {
             temp_dir: &self.config.backup.temp_dir,
             context: self.context(),
         };
-        checker.check(partial, manifest)
+        match decoded {
+            Some(decoded) => checker.check_written(partial, manifest, decoded),
+            None => checker.check(partial, manifest),
+        }
     }
 
     fn manifest(

@@ -17,7 +17,10 @@
 //! # Atomicity
 //!
 //! A file under a final backup name is always complete and verified. A run writes
-//! `NAME.partial`, fsyncs it, verifies it, renames it to `NAME` without replacing anything,
+//! `NAME.partial` (decrypting and decompressing the written bytes alongside), fsyncs it,
+//! verifies it (the file read back must hash to the bytes that decoded, the decoded database
+//! must pass `PRAGMA quick_check` and match the snapshot's row counts), renames it to `NAME`
+//! without replacing anything,
 //! then writes the manifest under a temporary name, fsyncs and renames it, and fsyncs the
 //! directory. Any error or cancellation before the rename removes the partial file; a failure
 //! to write the manifest removes the renamed file too. Plaintext exists only in the temporary

@@ -3,8 +3,11 @@
 //! Writing: read the snapshot and hash it → zstd → OpenPGP encryption → hash and write the
 //! backup file. Reading: read and hash the backup file → OpenPGP decryption → zstd → hash and
 //! write a plaintext file. Each stage runs in its own thread, joined by bounded channels of
-//! 1 MiB chunks, so the slowest stage sets the pace and memory stays bounded whatever the
+//! 256 KiB chunks, so the slowest stage sets the pace and memory stays bounded whatever the
 //! database size.
+//!
+//! A backup run feeds the bytes it writes into a reading pipeline at the same time, so the
+//! new file is decrypted and decompressed for verification without a second pass over it.
 
 mod channel;
 
@@ -17,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::{BackupError, CancelToken, Digest, Phase, Progress};
-use channel::{CHUNK_BYTES, ChunkReader, ChunkSender, chunk_channel};
+use channel::{CHUNK_BYTES, ChunkReader, ChunkSender, ChunkWriter, chunk_channel};
 
 /// zstd job size in multithreaded mode. zstd's default for level 3 is 8 MiB per job, and
 /// memory grows with job size times workers; 2 MiB keeps the whole pipeline well under 64 MiB.
@@ -76,14 +79,38 @@ impl BackupFormat {
     }
 }
 
+/// Where and with which keys [`encode`] decodes what it writes, to verify it on the way.
+#[derive(Clone, Copy)]
+pub(crate) struct Verifier<'a> {
+    /// The format being written.
+    pub(crate) format: BackupFormat,
+    /// Keys that decrypt it (`None` for [`BackupFormat::Zstd`]).
+    pub(crate) keys: Option<&'a DecryptionKeys>,
+    /// The directory for the decoded plaintext file.
+    pub(crate) dest_dir: &'a Path,
+}
+
+/// What [`encode`] produced.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub(crate) report: EncodeReport,
+    /// The result of decoding the written stream, when a [`Verifier`] was given.
+    pub(crate) decoded: Option<Result<DecodedBackup, BackupError>>,
+}
+
 /// Compresses and encrypts `input` into `output` (mode `none` when `keys` is `None`).
+///
+/// With a `verifier`, every byte written is also fed to a decrypting and decompressing
+/// pipeline running alongside, so verification costs no second pass over the backup. The
+/// caller still compares the file on disk with the returned hash.
 pub(crate) fn encode(
     input: &Path,
     output: &mut fs_err::File,
     keys: Option<&EncryptionKeys>,
     level: i32,
+    verifier: Option<Verifier<'_>>,
     context: Context<'_>,
-) -> Result<EncodeReport, BackupError> {
+) -> Result<Encoded, BackupError> {
     let total = fs_err::metadata(input)?.len();
     let output_path = output.path().to_owned();
     let (read_sender, mut read_receiver) = chunk_channel();
@@ -91,15 +118,26 @@ pub(crate) fn encode(
     let read_gone = read_sender.downstream_gone();
     let compress_gone = compressed_sender.downstream_gone();
 
-    let (read, compress, write) = std::thread::scope(|scope| {
+    let (read, compress, write, decoded) = std::thread::scope(|scope| {
         let read = spawn(scope, "read", move || {
             read_stage(input, read_sender, total, false, context, Phase::Write)
         });
         let compress = spawn(scope, "compress", move || {
             compress_stage(&mut read_receiver, compressed_sender, level, input)
         });
-        let write = write_stage(compressed_reader, output, &output_path, keys);
-        (join(read, "read"), join(compress, "compress"), write)
+        let (tee, verify) = match verifier {
+            Some(verifier) => {
+                let (tee_sender, tee_reader) = chunk_channel();
+                let path = &output_path;
+                let handle =
+                    spawn(scope, "verify", move || decode_to_temp_file(tee_reader, verifier, path));
+                (Some(tee_sender.into_writer()), Some(handle))
+            }
+            None => (None, None),
+        };
+        let write = write_stage(compressed_reader, output, &output_path, keys, tee);
+        let decoded = verify.map(|handle| join(handle, "verify"));
+        (join(read, "read"), join(compress, "compress"), write, decoded)
     });
 
     let (read, read_error) = split(read);
@@ -110,7 +148,14 @@ pub(crate) fn encode(
     match (read, ciphertext, explaining_error(stages)) {
         (_, _, Some(error)) => Err(error),
         (Some(read), Some(ciphertext), None) => {
-            Ok(EncodeReport { plaintext: read.digest, ciphertext })
+            let decoded = decoded.map(|decoded| {
+                decoded.map(|(file, plaintext)| DecodedBackup {
+                    file,
+                    ciphertext: ciphertext.clone(),
+                    plaintext,
+                })
+            });
+            Ok(Encoded { report: EncodeReport { plaintext: read.digest, ciphertext }, decoded })
         }
         _ => unreachable!("a stage without result has an error"),
     }
@@ -161,48 +206,71 @@ pub(crate) fn decode(
 ) -> Result<DecodedBackup, Box<DecodeFailure>> {
     let failure = |error| Box::new(DecodeFailure { error, ciphertext: None });
     let total = fs_err::metadata(backup).map_err(|error| failure(BackupError::Io(error)))?.len();
-    let mut file = tempfile::Builder::new()
-        .prefix(DECODED_PREFIX)
-        .suffix(".db")
-        .tempfile_in(dest_dir)
-        .map_err(|error| failure(BackupError::io_at(dest_dir, error)))?;
-    let file_path = file.path().to_owned();
-    let empty_keys = DecryptionKeys::default();
-    let keys = keys.unwrap_or(&empty_keys);
-
+    let verifier = Verifier { format, keys, dest_dir };
     let (read_sender, read_reader) = chunk_channel();
     let read_gone = read_sender.downstream_gone();
-    let (decrypted_sender, decrypted_reader) = chunk_channel();
-    let decrypt_gone = decrypted_sender.downstream_gone();
 
-    let (read, decrypt, write) = std::thread::scope(|scope| {
+    let (read, decoded) = std::thread::scope(|scope| {
         let read = spawn(scope, "read", move || {
             read_stage(backup, read_sender, total, true, context, Phase::Verify)
         });
-        let (decrypt, plaintext_reader) = if format.is_encrypted() {
-            let handle = spawn(scope, "decrypt", move || {
-                decrypt_stage(read_reader, decrypted_sender, keys, backup)
-            });
-            (Some(handle), decrypted_reader)
-        } else {
-            (None, read_reader)
-        };
-        let write =
-            plaintext_stage(plaintext_reader, file.as_file_mut(), &file_path, format, backup);
-        (join(read, "read"), decrypt.map(|handle| join(handle, "decrypt")), write)
+        let decoded = decode_to_temp_file(read_reader, verifier, backup);
+        (join(read, "read"), decoded)
     });
 
     let (read, read_error) = split(read);
-    let (_, decrypt_error) = split(decrypt.unwrap_or(Ok(())));
-    let (plaintext, write_error) = split(write);
-    let stages = [(read_error, &*read_gone), (decrypt_error, &*decrypt_gone), (write_error, &LAST)];
+    let (decoded, decode_error) = split(decoded);
+    let stages = [(read_error, &*read_gone), (decode_error, &LAST)];
     let ciphertext = read.map(|read| read.digest);
-    match (ciphertext, plaintext, explaining_error(stages)) {
+    match (ciphertext, decoded, explaining_error(stages)) {
         (ciphertext, _, Some(error)) => Err(Box::new(DecodeFailure { error, ciphertext })),
-        (Some(ciphertext), Some(plaintext), None) => {
+        (Some(ciphertext), Some((file, plaintext)), None) => {
             Ok(DecodedBackup { file, ciphertext, plaintext })
         }
         _ => unreachable!("a stage without result has an error"),
+    }
+}
+
+/// Decrypts (unless plain) and decompresses (unless legacy) the stream `input` of the backup
+/// `backup` into a new temporary file; returns it with the plaintext digest. The file is
+/// deleted on error.
+fn decode_to_temp_file(
+    input: ChunkReader,
+    verifier: Verifier<'_>,
+    backup: &Path,
+) -> Result<(NamedTempFile, Digest), BackupError> {
+    let mut file = tempfile::Builder::new()
+        .prefix(DECODED_PREFIX)
+        .suffix(".db")
+        .tempfile_in(verifier.dest_dir)
+        .map_err(|error| BackupError::io_at(verifier.dest_dir, error))?;
+    let file_path = file.path().to_owned();
+    let empty_keys = DecryptionKeys::default();
+    let keys = verifier.keys.unwrap_or(&empty_keys);
+    let format = verifier.format;
+    let (decrypted_sender, decrypted_reader) = chunk_channel();
+    let decrypt_gone = decrypted_sender.downstream_gone();
+
+    let (decrypt, write) = std::thread::scope(|scope| {
+        let (decrypt, plaintext_reader) = if format.is_encrypted() {
+            let handle = spawn(scope, "decrypt", move || {
+                decrypt_stage(input, decrypted_sender, keys, backup)
+            });
+            (Some(handle), decrypted_reader)
+        } else {
+            (None, input)
+        };
+        let write =
+            plaintext_stage(plaintext_reader, file.as_file_mut(), &file_path, format, backup);
+        (decrypt.map(|handle| join(handle, "decrypt")), write)
+    });
+
+    let (_, decrypt_error) = split(decrypt.unwrap_or(Ok(())));
+    let (plaintext, write_error) = split(write);
+    match (plaintext, explaining_error([(decrypt_error, &*decrypt_gone), (write_error, &LAST)])) {
+        (_, Some(error)) => Err(error),
+        (Some(plaintext), None) => Ok((file, plaintext)),
+        (None, None) => unreachable!("a stage without result has an error"),
     }
 }
 
@@ -293,14 +361,17 @@ fn zstd_encoder<W: Write>(writer: W, level: i32) -> io::Result<zstd::Encoder<'st
     Ok(encoder)
 }
 
-/// Encrypts (or copies, without keys) the compressed stream into the backup file.
+/// Encrypts (or copies, without keys) the compressed stream into the backup file, and
+/// passes every written byte on to `tee` when given.
 fn write_stage(
     input: ChunkReader,
     output: &mut fs_err::File,
     path: &Path,
     keys: Option<&EncryptionKeys>,
+    tee: Option<ChunkWriter>,
 ) -> Result<Digest, BackupError> {
-    let mut writer = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, output));
+    let file = BufWriter::with_capacity(CHUNK_BYTES, output);
+    let mut writer = HashingWriter::new(TeeWriter { file, tee });
     match keys {
         Some(keys) => {
             invguard_crypto::encrypt(input, &mut writer, keys)
@@ -312,7 +383,36 @@ fn write_stage(
         }
     }
     writer.flush().map_err(|source| BackupError::io_at(path, source))?;
-    Ok(writer.digest())
+
+    let digest = writer.digest();
+    if let Some(tee) = writer.inner.tee {
+        // A failed end mark means verification stopped early; its own error explains why.
+        let _ = tee.finish();
+    }
+    Ok(digest)
+}
+
+/// Writes to a file and copies the bytes to a second stream, which is dropped (and so ends
+/// with an error for its reader) as soon as it fails: the file always gets every byte.
+struct TeeWriter<W> {
+    file: W,
+    tee: Option<ChunkWriter>,
+}
+
+impl<W: Write> Write for TeeWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let written = self.file.write(bytes)?;
+        if let Some(tee) = &mut self.tee
+            && tee.write_all(&bytes[..written]).is_err()
+        {
+            self.tee = None;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 fn decrypt_stage(
@@ -343,15 +443,10 @@ fn plaintext_stage(
     } else {
         io::copy(&mut input, &mut writer).map_err(|source| BackupError::io_at(path, source))?;
     }
+    // No fsync: verification reads the file back at once, and a restore syncs before it
+    // renames the file into place.
     writer.flush().map_err(|source| BackupError::io_at(path, source))?;
-    let digest = writer.digest();
-    writer
-        .into_inner()
-        .into_inner()
-        .map_err(|error| BackupError::io_at(path, error.into_error()))?
-        .sync_all()
-        .map_err(|source| BackupError::io_at(path, source))?;
-    Ok(digest)
+    Ok(writer.digest())
 }
 
 /// Tells a write failure (full disk) from invalid zstd data.
@@ -389,10 +484,6 @@ impl<W: Write> HashingWriter<W> {
 
     fn digest(&self) -> Digest {
         Digest { sha256: hex::encode(self.hasher.clone().finalize()), size: self.size }
-    }
-
-    fn into_inner(self) -> W {
-        self.inner
     }
 }
 

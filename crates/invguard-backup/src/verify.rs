@@ -4,6 +4,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use chrono::Utc;
 use invguard_config::{Config, EncryptionMode, VerifyLevel};
@@ -12,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::files::ensure_private_dir;
 use crate::list::{BackupEntry, list_backups};
-use crate::pipeline::{self, BackupFormat, Context, DecodeFailure};
+use crate::pipeline::{self, BackupFormat, Context, DecodeFailure, DecodedBackup};
 use crate::snapshot::{self, DatabaseFacts};
 use crate::{
     BackupError, CancelToken, DirLock, EncryptionKind, Manifest, Verification, VerificationLevel,
@@ -249,22 +250,57 @@ impl Checker<'_> {
             EncryptionKind::None => BackupFormat::Zstd,
             _ => BackupFormat::ZstdOpenPgp,
         };
+        let started = Instant::now();
         let decoded =
             pipeline::decode(backup, format, Some(self.keys), self.temp_dir, self.context)
                 .map_err(|failure| explain_failure(backup, manifest, *failure))?;
+        tracing::debug!(
+            path = %backup.display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "decrypted and decompressed backup"
+        );
 
-        compare(
-            backup,
-            "backup file sha256",
-            &manifest.ciphertext.sha256,
-            &decoded.ciphertext.sha256,
-        )?;
+        self.check_decoded(backup, manifest, &decoded)?;
+        Ok(level)
+    }
+
+    /// Checks a backup that was decoded while it was written: first that the file on disk
+    /// holds exactly the bytes that were decoded, then the decoded copy.
+    pub(crate) fn check_written(
+        &self,
+        backup: &Path,
+        manifest: &Manifest,
+        decoded: Result<DecodedBackup, BackupError>,
+    ) -> Result<VerificationLevel, BackupError> {
+        check_size(backup, manifest)?;
+        let on_disk = hash_file(backup, self.context)?;
+        compare(backup, "backup file sha256", &manifest.ciphertext.sha256, &on_disk)?;
+
+        self.check_decoded(backup, manifest, &decoded?)?;
+        Ok(self.level.into())
+    }
+
+    /// Compares a decoded copy with the manifest and runs the SQLite checks on it.
+    fn check_decoded(
+        &self,
+        backup: &Path,
+        manifest: &Manifest,
+        decoded: &DecodedBackup,
+    ) -> Result<(), BackupError> {
+        let ciphertext = &decoded.ciphertext.sha256;
+        compare(backup, "backup file sha256", &manifest.ciphertext.sha256, ciphertext)?;
         compare(backup, "plaintext size", &manifest.plaintext.size, &decoded.plaintext.size)?;
         compare(backup, "plaintext sha256", &manifest.plaintext.sha256, &decoded.plaintext.sha256)?;
 
+        let started = Instant::now();
         let facts = self.check_database(backup, decoded.file.path())?;
         compare_facts(backup, manifest, &facts)?;
-        Ok(level)
+        tracing::debug!(
+            path = %backup.display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "checked the decoded database"
+        );
+        Ok(())
     }
 
     /// Checks a backup of the Python service: decryption and SQLite checks only.

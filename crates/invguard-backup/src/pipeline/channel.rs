@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Size of one chunk in bytes.
-pub(crate) const CHUNK_BYTES: usize = 1 << 20;
+pub(crate) const CHUNK_BYTES: usize = 256 << 10;
 /// Chunks buffered in each channel; with [`CHUNK_BYTES`] this bounds each channel's memory.
 const CHANNEL_CHUNKS: usize = 4;
 
