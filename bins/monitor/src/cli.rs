@@ -37,6 +37,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every check and print the report; no alert state is changed.
+    ///
+    /// The JSON keeps the keys of monitor.py (`api_health.status` is still healthy or
+    /// unhealthy) and adds `level` (OK, WARNING, CRITICAL, UNKNOWN), `summary` and
+    /// `thresholds` to each check.
     Report {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Json)]

@@ -3,6 +3,7 @@
 use insta::{assert_json_snapshot, assert_snapshot};
 use serde_json::Value;
 
+use crate::backend::Fault;
 use crate::support::{Setup, stdout};
 
 /// Filters for values that change from run to run: temporary paths, times, sizes.
@@ -82,6 +83,17 @@ fn report_text_snapshot() {
     let text = stdout(&output);
     assert!(!text.contains('\x1b'), "colours written to a pipe");
     filtered(&setup).bind(|| assert_snapshot!("report_text", text));
+}
+
+#[test]
+fn report_text_unhealthy_snapshot() {
+    let setup = Setup::healthy();
+    setup.backend.fault("/api/health", Fault::Status(503, "{}".into()));
+    setup.backend.fault("/api/items", Fault::Body("{\"data\": []}".into()));
+    let output = setup.run(&["report", "--format", "text"]);
+    assert_eq!(output.status.code(), Some(2));
+
+    filtered(&setup).bind(|| assert_snapshot!("report_text_unhealthy", stdout(&output)));
 }
 
 #[test]
