@@ -3,6 +3,8 @@
 
 #[path = "backup_cron/backup.rs"]
 mod backup;
+#[path = "backup_cron/cleanup.rs"]
+mod cleanup;
 #[path = "backup_cron/config.rs"]
 mod config;
 #[path = "backup_cron/daemon.rs"]
@@ -13,6 +15,8 @@ mod fixture;
 mod health;
 #[path = "backup_cron/list.rs"]
 mod list;
+#[path = "backup_cron/restore.rs"]
+mod restore;
 #[path = "backup_cron/schedule.rs"]
 mod schedule;
 #[path = "backup_cron/secrets.rs"]

@@ -3,17 +3,22 @@
 use std::fmt::Write as _;
 
 use chrono_tz::Tz;
+use invguard_backup::BackupError;
 use invguard_backup::cleanup::{CleanupReport, cleanup};
 use invguard_backup::retention::{Decision, Verdict, VerifyState};
 
 use crate::cli::CleanupArgs;
 use crate::commands::Context;
-use crate::exit::Exit;
+use crate::exit::{Exit, UsageError};
 
 /// Runs the `cleanup` command.
 pub fn run(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<Exit> {
     let config = ctx.config();
-    let report = cleanup(config, args.dry_run)?;
+    let report = cleanup(config, args.dry_run).map_err(|error| match error {
+        // A policy that keeps nothing is a configuration mistake (exit code 2).
+        BackupError::RetentionKeepsNothing { .. } => UsageError(error.to_string()).into(),
+        error => anyhow::Error::new(error),
+    })?;
 
     for manifest in &report.plan.orphan_manifests {
         tracing::warn!(manifest = %manifest, "manifest without backup file; delete it by hand if the backup is gone for good");

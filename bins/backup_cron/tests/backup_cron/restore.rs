@@ -1,0 +1,148 @@
+//! `backup_cron restore`: end to end with the real binary, and its exit codes.
+
+use std::process::Command;
+
+use invguard_backup::DirLock;
+
+use crate::fixture::{Fixture, PASSPHRASE, count_rows};
+
+/// Safety copies beside the live database, without their `-wal` and `-shm` files.
+fn pre_restore_files(fixture: &Fixture) -> Vec<String> {
+    let mut names: Vec<String> = fs_err::read_dir(fixture.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("inventory.db.pre-restore-"))
+        .filter(|name| !name.ends_with("-wal") && !name.ends_with("-shm"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn restore_latest_to_new_path() {
+    let fixture = Fixture::new("");
+    fixture.create_database(200);
+    fixture.backup();
+    let target = fixture.path().join("restored.db");
+
+    let run = fixture.run(&["restore", "--latest", "--to", target.to_str().unwrap()]);
+
+    run.assert_code(0);
+    assert!(run.stdout.contains("items 200"), "{run:?}");
+    assert!(run.stdout.contains("(created)"), "{run:?}");
+    assert_eq!(count_rows(&target, "items"), 200);
+    assert!(!run.stdout.contains(PASSPHRASE) && !run.stderr.contains(PASSPHRASE), "{run:?}");
+}
+
+#[test]
+fn restore_over_existing_file_without_force_exits_1() {
+    let fixture = Fixture::new("");
+    fixture.create_database(20);
+    fixture.backup();
+    let before = fs_err::read(fixture.database()).unwrap();
+
+    let run = fixture.run(&["restore", "--latest", "--to", fixture.database().to_str().unwrap()]);
+
+    run.assert_code(1);
+    assert!(run.stderr.contains("already exists"), "{run:?}");
+    assert_eq!(fs_err::read(fixture.database()).unwrap(), before);
+}
+
+#[test]
+fn restore_in_place_replaces_live_database() {
+    let fixture = Fixture::new("");
+    fixture.create_database(200);
+    fixture.backup();
+    let connection = rusqlite::Connection::open(fixture.database()).unwrap();
+    connection.execute("DELETE FROM items WHERE id > 5", []).unwrap();
+    drop(connection);
+    let database = fixture.database();
+
+    let run =
+        fixture.run(&["restore", "--latest", "--to", database.to_str().unwrap(), "--in-place"]);
+
+    run.assert_code(0);
+    assert!(run.stdout.contains("live database, replaced"), "{run:?}");
+    assert_eq!(fixture.rows("items"), 200);
+    let safety_copies = pre_restore_files(&fixture);
+    assert_eq!(safety_copies.len(), 1, "{safety_copies:?}");
+    assert_eq!(count_rows(&fixture.path().join(&safety_copies[0]), "items"), 5);
+}
+
+#[test]
+fn restore_in_place_while_sqlite3_reads_exits_1() {
+    let fixture = Fixture::new("");
+    fixture.create_database(50);
+    fixture.backup();
+    let mut sqlite3 = Command::new("sqlite3")
+        .arg(fixture.database())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sqlite3 must be installed for this test");
+    let mut stdin = sqlite3.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(sqlite3.stdout.take().unwrap());
+    std::io::Write::write_all(&mut stdin, b"SELECT count(*) FROM items;\n").unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let database = fixture.database();
+
+    let run =
+        fixture.run(&["restore", "--latest", "--to", database.to_str().unwrap(), "--in-place"]);
+
+    drop(stdin);
+    sqlite3.wait().unwrap();
+    run.assert_code(1);
+    assert!(run.stderr.contains("is in use"), "{run:?}");
+    assert!(run.stderr.contains("stop the backend"), "{run:?}");
+    assert!(pre_restore_files(&fixture).is_empty());
+}
+
+#[test]
+fn restore_dry_run_prints_plan_and_writes_nothing() {
+    let fixture = Fixture::new("");
+    fixture.create_database(30);
+    fixture.backup();
+    let target = fixture.path().join("restored.db");
+
+    let run = fixture.run(&["restore", "--latest", "--to", target.to_str().unwrap(), "--dry-run"]);
+
+    run.assert_code(0);
+    assert!(run.stdout.contains("would be created"), "{run:?}");
+    assert!(run.stdout.contains("dry run: nothing was written"), "{run:?}");
+    assert!(!target.exists());
+}
+
+#[test]
+fn restore_invalid_before_time_exits_2() {
+    let fixture = Fixture::new("");
+
+    let run = fixture.run(&["restore", "--before", "yesterday", "--to", "/tmp/never.db"]);
+
+    run.assert_code(2);
+    assert!(run.stderr.contains("invalid time \"yesterday\""), "{run:?}");
+}
+
+#[test]
+fn restore_without_backup_choice_exits_2() {
+    let fixture = Fixture::new("");
+
+    let run = fixture.run(&["restore", "--to", "/tmp/never.db"]);
+
+    run.assert_code(2);
+    assert!(run.stderr.contains("--latest"), "{run:?}");
+}
+
+#[test]
+fn restore_while_cleanup_holds_lock_exits_75() {
+    let fixture = Fixture::new("");
+    fixture.create_database(10);
+    fixture.backup();
+    let _held = DirLock::exclusive(&fixture.backup_dir(), "cleanup").unwrap();
+    let target = fixture.path().join("restored.db");
+
+    let run = fixture.run(&["restore", "--latest", "--to", target.to_str().unwrap()]);
+
+    run.assert_code(75);
+    assert!(run.stderr.contains("another cleanup is running"), "{run:?}");
+}
