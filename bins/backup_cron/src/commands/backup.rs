@@ -20,6 +20,9 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
     rustix::process::umask(Mode::from_raw_mode(0o077));
     let config = ctx.config();
     config.require_encryption_keys()?;
+    for warning in invguard_backup::check_database_access(&config.database.path)? {
+        tracing::warn!("{warning}");
+    }
     if config.encryption.mode == EncryptionMode::None {
         tracing::warn!(
             "encryption mode is \"none\": this backup is written unencrypted; set [encryption] \

@@ -19,6 +19,17 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
         global_args: global_args(&cli),
     };
 
+    // A wrong uid or gid fails every backup later, so say so at start-up; the daemon still
+    // starts, because the backend may just not have created the database yet.
+    match invguard_backup::check_database_access(&ctx.config().database.path) {
+        Ok(warnings) => {
+            for warning in warnings {
+                tracing::warn!("{warning}");
+            }
+        }
+        Err(error) => tracing::error!(error = %error, "database access check failed"),
+    }
+
     daemon::run(ctx.config().clone(), cli.config.clone(), invocation)?;
     Ok(Exit::Success)
 }
