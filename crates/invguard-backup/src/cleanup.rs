@@ -72,7 +72,8 @@ pub struct CleanupReport {
     pub plan: CleanupPlan,
     /// Backups deleted, newest first (empty for a dry run).
     pub deleted: Vec<String>,
-    /// Bytes freed: backup files, their manifests and leftovers.
+    /// Bytes freed: backup files, their manifests and leftovers. For a dry run, the bytes a
+    /// real run would free.
     pub freed_bytes: u64,
     /// Whether this was a dry run that deleted nothing.
     pub dry_run: bool,
@@ -118,8 +119,9 @@ pub fn cleanup(config: &Config, dry_run: bool) -> Result<CleanupReport, BackupEr
     apply_retention(config, &lock)
 }
 
-/// Plans and carries out cleanup while the caller holds the exclusive lock `_lock` of the
-/// backup directory, for example right after a verified backup.
+/// Plans and carries out cleanup while the caller holds the exclusive lock `_lock` of
+/// `config.backup.dir`, for example right after a verified backup in the same run. The lock
+/// is taken as proof only; it must be the exclusive lock of that directory.
 ///
 /// # Errors
 ///
