@@ -180,7 +180,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
     Ok(number * factor)
 }
 
-/// A short name for a size: `100M`, `1G`.
+/// Formats a size as a short label such as `100M` or `1G`.
 fn size_label(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 && b.is_multiple_of(1 << 30) => format!("{}G", b >> 30),

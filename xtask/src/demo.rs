@@ -1,9 +1,10 @@
 //! `cargo xtask demo`: the whole backup cycle on a generated database, with real tools.
 //!
-//! Generates an inventory database under `target/demo/`, keeps a writer thread recording stock
-//! movements while `backup_cron backup` runs, then lists and verifies the backups, and finally
-//! decrypts the newest one with `gpg` and `zstd` (when installed) and compares its row counts
-//! with the manifest. Everything stays under `target/demo/`; a second run starts afresh.
+//! Generates an inventory database under `target/demo/` and backs it up with `backup_cron
+//! backup` while a writer thread records stock movements. Then it lists and verifies the
+//! backups. Finally it decrypts the newest one with `gpg` and `zstd` (when installed) and
+//! compares its row counts with the manifest. Everything stays under `target/demo/`, and a
+//! second run starts afresh.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -186,7 +186,7 @@ const MOVEMENT_KINDS: &[&str] =
 const AUDIT_ACTIONS: &[&str] = &["create", "update", "update", "delete", "login", "export"];
 const AUDIT_ENTITIES: &[&str] = &["item", "supplier", "category", "user", "stock_movement"];
 
-/// What to generate.
+/// Size and seed of a generated database.
 #[derive(Debug, Clone)]
 pub struct Spec {
     /// Target size of the database file in bytes; the result is at least this large.
@@ -195,7 +195,7 @@ pub struct Spec {
     pub seed: u64,
 }
 
-/// What [`generate`] produced.
+/// Statistics of a database made by [`generate`].
 #[derive(Debug, Clone)]
 pub struct Summary {
     /// Size of the database file in bytes after the final checkpoint.
@@ -267,8 +267,8 @@ pub fn count_rows(conn: &Connection) -> anyhow::Result<Vec<(String, u64)>> {
     Ok(counts)
 }
 
-/// Inserts one stock movement, as the InvGuard backend does for a sale or receipt; used by
-/// writer threads that keep the database busy while it is backed up.
+/// Inserts one stock movement, as the InvGuard backend does for a sale or receipt. Writer
+/// threads use it to keep the database busy while it is backed up.
 pub fn insert_movement(conn: &Connection, rng: &mut impl Rng) -> rusqlite::Result<()> {
     let items: i64 = conn.query_row("SELECT max(id) FROM items", [], |row| row.get(0))?;
     let users: i64 = conn.query_row("SELECT max(id) FROM users", [], |row| row.get(0))?;
@@ -458,12 +458,12 @@ fn reference(rng: &mut impl Rng) -> String {
     format!("{}-{:06}", PREFIXES[rng.gen_range(0..PREFIXES.len())], rng.gen_range(0..1_000_000))
 }
 
-/// A random time within the simulated history, as ISO 8601 UTC text.
+/// Picks a random time within the simulated history, as ISO 8601 UTC text.
 fn timestamp(rng: &mut StdRng) -> String {
     format_time(HISTORY_START + rng.gen_range(0..63_072_000))
 }
 
-/// The time of the `n`th history row: rows are a few seconds apart and in order.
+/// Returns the time of the `n`th history row. Rows are seven seconds apart and in order.
 fn history_time(n: u64) -> String {
     format_time(HISTORY_START + (n as i64) * 7)
 }

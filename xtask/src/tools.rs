@@ -19,13 +19,13 @@ pub enum Profile {
     Release,
 }
 
-/// The workspace root, which holds `Cargo.toml` and `target/`.
+/// Returns the workspace root, the directory of the root `Cargo.toml`.
 pub fn workspace_root() -> PathBuf {
     let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
 }
 
-/// The cargo target directory (`CARGO_TARGET_DIR` or `<workspace>/target`).
+/// Returns the cargo target directory (`CARGO_TARGET_DIR` or `<workspace>/target`).
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => workspace_root().join(dir),
@@ -70,7 +70,7 @@ pub fn program_version(program: &str, args: &[&str]) -> Option<String> {
     String::from_utf8_lossy(&text).lines().next().map(|line| line.trim().to_string())
 }
 
-/// The program and arguments of `command`, for messages.
+/// Formats the program and arguments of `command` for messages.
 pub fn describe(command: &Command) -> String {
     let parts = std::iter::once(command.get_program()).chain(command.get_args());
     parts.map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
@@ -105,8 +105,8 @@ pub fn remove_file_if_exists(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// The newest encrypted backup (`*.db.zst.gpg`) in `dir`. Backup names carry their UTC time,
-/// so they sort by age.
+/// Returns the newest encrypted backup (`*.db.zst.gpg`) in `dir`. Backup names carry their
+/// UTC time, so they sort by age.
 pub fn newest_backup(dir: &Path) -> anyhow::Result<PathBuf> {
     let mut backups: Vec<PathBuf> = fs_err::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -116,7 +116,7 @@ pub fn newest_backup(dir: &Path) -> anyhow::Result<PathBuf> {
     backups.pop().with_context(|| format!("no backup found in {}", dir.display()))
 }
 
-/// A random passphrase of 32 alphanumeric characters.
+/// Generates a random passphrase of 32 alphanumeric characters.
 pub fn random_passphrase() -> String {
     use rand::Rng as _;
     use rand::distributions::Alphanumeric;
