@@ -14,7 +14,7 @@
 //! # Atomicity
 //!
 //! A backup is deleted manifest first, then the backup file; the directory is synced at the
-//! end. A crash between the two leaves a backup file without manifest. The next run sees an
+//! end. A crash between the two leaves a backup file without manifest. The next run finds an
 //! incomplete backup, which never counts as good, older than the newest verified backup
 //! (retention never deletes that one), and deletes it. The opposite order would leave a
 //! manifest without backup, which cleanup only reports, so the job would never finish.
@@ -42,7 +42,7 @@ use crate::{BackupError, DirLock};
 /// Extension of the backups of the Python service.
 const LEGACY_EXTENSION: &str = ".gpg";
 
-/// What cleanup would do in a backup directory.
+/// The plan of a cleanup run in one backup directory.
 #[derive(Debug, Clone)]
 pub struct CleanupPlan {
     /// The backup directory.
@@ -65,7 +65,7 @@ struct BackupFiles {
     bytes: u64,
 }
 
-/// What a cleanup run did.
+/// The outcome of a cleanup run.
 #[derive(Debug, Clone)]
 pub struct CleanupReport {
     /// The plan that was carried out.
@@ -323,18 +323,21 @@ fn manifests_with_backup(names: &HashSet<&str>, database: &str) -> HashSet<Strin
         .collect()
 }
 
-/// The stem of a manifest of the configured database, e.g. `inventory-20261204T020000Z`.
+/// Returns the stem of a manifest of the configured database, e.g.
+/// `inventory-20261204T020000Z`.
 fn manifest_stem<'a>(name: &'a str, database: &str) -> Option<&'a str> {
     let backup = BackupName::parse_manifest(name)?;
     (backup.database == database).then(|| name.strip_suffix(MANIFEST_EXTENSION)).flatten()
 }
 
-/// A backup of the Python service: a visible `*.gpg` file not named like this product's.
+/// Returns whether `name` is a backup of the Python service: a visible `*.gpg` file not named
+/// like this product's backups.
 fn is_legacy(name: &str) -> bool {
     name.ends_with(LEGACY_EXTENSION) && !name.starts_with('.') && BackupName::parse(name).is_none()
 }
 
-/// A `.partial` backup file or a manifest temporary file of the configured database.
+/// Returns whether `name` is a `.partial` backup file or a manifest temporary file of the
+/// configured database.
 fn is_leftover(name: &str, database: &str) -> bool {
     let partial = name
         .strip_suffix(PARTIAL_EXTENSION)
