@@ -349,3 +349,33 @@ fn is_leftover(name: &str, database: &str) -> bool {
         .is_some_and(|backup| backup.database == database);
     partial || manifest_temp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_legacy_accepts_only_foreign_visible_gpg_files() {
+        assert!(is_legacy("inventory_backup_20250101.db.gpg"));
+        assert!(!is_legacy("inventory-20261204T020000Z.db.zst.gpg"));
+        assert!(!is_legacy(".hidden.gpg"));
+        assert!(!is_legacy("notes.txt"));
+    }
+
+    #[test]
+    fn is_leftover_matches_partial_and_manifest_temp_of_database() {
+        assert!(is_leftover("inventory-20261204T020000Z.db.zst.gpg.partial", "inventory"));
+        assert!(is_leftover("inventory-20261204T020000Z-2.manifest.json.tmp", "inventory"));
+        assert!(!is_leftover("other-20261204T020000Z.db.zst.gpg.partial", "inventory"));
+        assert!(!is_leftover("inventory-20261204T020000Z.db.zst.gpg", "inventory"));
+    }
+
+    #[test]
+    fn manifest_stem_only_for_configured_database() {
+        let name = "inventory-20261204T020000Z-2.manifest.json";
+
+        assert_eq!(manifest_stem(name, "inventory"), Some("inventory-20261204T020000Z-2"));
+        assert_eq!(manifest_stem(name, "other"), None);
+        assert_eq!(manifest_stem("inventory.manifest.json", "inventory"), None);
+    }
+}
