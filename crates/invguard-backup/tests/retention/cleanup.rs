@@ -4,7 +4,7 @@
 use std::os::unix::fs::symlink;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use invguard_backup::cleanup::{cleanup, plan_cleanup};
+use invguard_backup::cleanup::{apply_retention, cleanup, plan_cleanup};
 use invguard_backup::{BackupError, DirLock, VerificationResult};
 
 use super::files::{BackupDir, manifest_name};
@@ -202,6 +202,17 @@ fn cleanup_fails_while_backup_holds_lock() {
     let error = cleanup(&backups.config, false).unwrap_err();
 
     assert!(matches!(error, BackupError::Locked { .. }), "{error:?}");
+}
+
+#[test]
+fn apply_retention_works_under_callers_lock() {
+    let (backups, names) = ten_days();
+    let lock = DirLock::exclusive(&backups.dir, "backup").unwrap();
+
+    let report = apply_retention(&backups.config, &lock).unwrap();
+
+    assert_eq!(report.deleted.len(), 7);
+    assert!(backups.dir.join(&names[9]).exists());
 }
 
 #[test]
