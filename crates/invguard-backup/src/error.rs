@@ -50,14 +50,14 @@ pub enum BackupError {
     NotSqlite {
         /// The resolved database path.
         path: PathBuf,
-        /// What was found instead, in words.
+        /// The content found instead, in words.
         detail: String,
     },
 
     /// SQLite failed on a database file.
     #[error("SQLite failed to {operation} {path}")]
     Sqlite {
-        /// What was being done, for example `open` or `take a snapshot of`.
+        /// The operation, for example `open` or `take a snapshot of`.
         operation: &'static str,
         /// The database file.
         path: PathBuf,
@@ -166,7 +166,7 @@ pub enum BackupError {
     Corrupt {
         /// The backup file.
         path: PathBuf,
-        /// What was found, in words.
+        /// The finding, in words.
         detail: String,
         /// The underlying error, if any.
         #[source]
@@ -191,7 +191,7 @@ pub enum BackupError {
     Mismatch {
         /// The backup file.
         path: PathBuf,
-        /// What was compared, for example `ciphertext sha256`.
+        /// The compared value, for example `backup file sha256`.
         what: String,
         /// The recorded value.
         expected: String,
@@ -271,7 +271,7 @@ pub enum BackupError {
         path: PathBuf,
     },
 
-    /// The backup directory holds no backup.
+    /// The backup directory contains no backup.
     #[error("no backup found in {dir}")]
     NoBackups {
         /// The backup directory.

@@ -1,9 +1,9 @@
 //! Consistent, encrypted, verified backups of a live SQLite database.
 //!
 //! [`run_backup`] takes one backup of the configured database while the application keeps
-//! writing to it: a `VACUUM INTO` snapshot in a single read transaction, zstd compression,
-//! OpenPGP encryption (passphrase or public keys, readable by `gpg -d FILE | zstd -d`), and
-//! verification of the written file before it gets its final name. Each backup has a JSON
+//! writing to it. It takes a `VACUUM INTO` snapshot in a single read transaction, compresses
+//! it with zstd and encrypts it with OpenPGP (a passphrase or public keys, readable by
+//! `gpg -d FILE | zstd -d`). The written file is verified before it gets its final name. Each backup has a JSON
 //! [`Manifest`] beside it with hashes, SQLite facts, row counts and the verification result.
 //! [`verify`] re-checks existing backups, [`list_backups`] lists a backup directory, and
 //! [`DirLock`] is the directory lock every InvGuard process shares. The [`retention`],

@@ -58,7 +58,7 @@ pub struct BackupEntry {
 pub struct VerificationSummary {
     /// Passed or failed.
     pub result: VerificationResult,
-    /// How thoroughly it was checked.
+    /// The verification level.
     pub level: VerificationLevel,
     /// When.
     #[serde(with = "utc_seconds")]
@@ -177,7 +177,8 @@ fn from_manifest(
     }))
 }
 
-/// A legacy or incomplete backup, or `None` for a file that is not a backup or has a manifest.
+/// Returns the entry of a legacy or incomplete backup, or `None` for a file that is not a
+/// backup or has a manifest.
 fn without_manifest(
     dir: &Path,
     name: &str,

@@ -80,7 +80,7 @@ impl DirLock {
 
 impl Drop for DirLock {
     fn drop(&mut self) {
-        // An emptied file tells the next contender that no writer holds the lock.
+        // An empty file shows the next contender that no writer has the lock.
         if self.exclusive {
             let _ = self.file.set_len(0);
         }

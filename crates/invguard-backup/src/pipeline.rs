@@ -29,7 +29,7 @@ const ZSTD_JOB_BYTES: u32 = 2 << 20;
 /// Prefix of decoded plaintext files in the temporary directory.
 pub(crate) const DECODED_PREFIX: &str = "invguard-verify-";
 
-/// What a pipeline run needs besides its input and output.
+/// Cancellation, progress and operation name of a pipeline run.
 #[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
     pub(crate) cancel: &'a CancelToken,
@@ -44,7 +44,7 @@ pub(crate) struct EncodeReport {
     pub(crate) ciphertext: Digest,
 }
 
-/// How a backup file is encoded, from its name.
+/// The encoding of a backup file, known from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackupFormat {
     /// `.db.zst.gpg`: zstd, then OpenPGP.
@@ -79,7 +79,7 @@ impl BackupFormat {
     }
 }
 
-/// Where and with which keys [`encode`] decodes what it writes, to verify it on the way.
+/// Format, keys and directory [`encode`] uses to decode what it writes, verifying it on the way.
 #[derive(Clone, Copy)]
 pub(crate) struct Verifier<'a> {
     /// The format being written.
@@ -90,7 +90,7 @@ pub(crate) struct Verifier<'a> {
     pub(crate) dest_dir: &'a Path,
 }
 
-/// What [`encode`] produced.
+/// The output of [`encode`].
 #[derive(Debug)]
 pub(crate) struct Encoded {
     pub(crate) report: EncodeReport,

@@ -91,7 +91,7 @@ pub(crate) fn take(
     Ok(Snapshot { file, read_transaction })
 }
 
-/// Why the watchdog interrupted the work.
+/// The reason the watchdog interrupted the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Cancelled,
@@ -195,7 +195,8 @@ fn table_row_counts(connection: &Connection) -> rusqlite::Result<BTreeMap<String
     Ok(counts)
 }
 
-/// Runs `PRAGMA quick_check` or `PRAGMA integrity_check`; `Err` holds SQLite's first findings.
+/// Runs `PRAGMA quick_check` or `PRAGMA integrity_check`. The error contains SQLite's first
+/// findings.
 pub(crate) fn check_integrity(
     connection: &Connection,
     path: &Path,

@@ -20,7 +20,7 @@ use crate::{
     VerificationResult,
 };
 
-/// Which backups [`verify`] checks.
+/// The selection of backups [`verify`] checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyTarget {
     /// The given backup files (absolute, or relative to the backup directory).
@@ -57,7 +57,7 @@ impl VerifyOutcome {
 ///
 /// Takes the exclusive lock of the backup directory for the whole run, because it rewrites
 /// manifests (atomically) and must not race a cleanup that deletes them. A public-key backup
-/// is checked at level `ciphertext` when `keys` holds no secret key.
+/// is checked at level `ciphertext` when `keys` contains no secret key.
 ///
 /// # Errors
 ///
@@ -335,7 +335,8 @@ impl Checker<'_> {
         snapshot::facts(&connection, copy)
     }
 
-    /// The checks possible without a secret key: the file hash and the message's recipients.
+    /// Checks what can be checked without a secret key: the file hash and the message's
+    /// recipients.
     fn check_ciphertext(&self, backup: &Path, manifest: &Manifest) -> Result<(), BackupError> {
         let digest = hash_file(backup, self.context)?;
         compare(backup, "backup file sha256", &manifest.ciphertext.sha256, &digest)?;

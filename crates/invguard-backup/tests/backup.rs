@@ -2,6 +2,7 @@
 //! and `zstd` binaries.
 
 mod backup {
+    mod cancel;
     mod concurrent;
     mod corruption;
     mod disk_full;

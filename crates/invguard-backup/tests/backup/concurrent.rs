@@ -11,7 +11,7 @@ use super::support::{Setup, check_database};
 
 const WRITERS: u64 = 3;
 
-/// A writer thread committing one row per transaction until stopped.
+/// Starts a writer thread that commits one row per transaction until stopped.
 fn spawn_writer(
     database: std::path::PathBuf,
     writer: u64,

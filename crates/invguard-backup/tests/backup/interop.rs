@@ -59,7 +59,7 @@ fn backup_passphrase_decrypts_with_gpg_and_zstd() {
 }
 
 #[test]
-fn backup_public_key_verifies_without_secret_key_and_decrypts_with_gpg() {
+fn backup_public_key_decrypts_with_gpg() {
     let setup = Setup::new(1_000);
     let gnupg = GnupgHome::new();
     let uid = "InvGuard Test <backup@example.invalid>";

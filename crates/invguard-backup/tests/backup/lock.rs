@@ -1,4 +1,4 @@
-//! Two backups at once: one runs, the other is told who holds the lock.
+//! Two backups at once: one runs, the other fails naming the lock holder.
 
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};

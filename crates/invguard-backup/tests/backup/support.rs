@@ -29,13 +29,13 @@ impl Setup {
         Self { root, database, backups }
     }
 
-    /// A configuration with passphrase encryption.
+    /// Returns a configuration with passphrase encryption.
     pub fn config(&self) -> Config {
         Config::for_tests(&self.database, &self.backups)
             .with_passphrase(Secret::new(PASSPHRASE.to_owned()))
     }
 
-    /// A configuration without encryption.
+    /// Returns a configuration without encryption.
     pub fn plain_config(&self) -> Config {
         let mut config = Config::for_tests(&self.database, &self.backups);
         config.encryption.mode = EncryptionMode::None;
@@ -62,7 +62,7 @@ impl Setup {
         names_in(&self.backups).into_iter().filter(|name| name != ".invguard.lock").collect()
     }
 
-    /// The temporary directory of the configuration.
+    /// Returns the temporary directory of the configuration.
     pub fn temp_dir(&self) -> PathBuf {
         self.backups.join(".invguard-tmp")
     }
