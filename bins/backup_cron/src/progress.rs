@@ -32,8 +32,9 @@ impl Bar {
         let style = ProgressStyle::with_template(TEMPLATE)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
+        // Hidden until the first report, so no empty bar shows while the snapshot runs.
         let bar =
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden()).with_style(style);
         set_active(Some(bar.clone()));
         Some(Bar { bar, phase: Mutex::new(None) })
     }
@@ -89,6 +90,9 @@ impl Progress for Bar {
     fn update(&self, phase: Phase, done: u64, total: u64) {
         let mut current = self.phase.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if *current != Some(phase) {
+            if current.is_none() {
+                self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
             *current = Some(phase);
             self.bar.reset();
             self.bar.set_prefix(phase.to_string());
