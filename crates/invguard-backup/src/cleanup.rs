@@ -25,7 +25,7 @@
 //! the kept backups keeps all of them.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
+use std::io::{self, Read as _};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -53,16 +53,17 @@ pub struct CleanupPlan {
     pub retention: RetentionPlan,
     /// Leftovers of interrupted backups, deleted by cleanup.
     pub leftovers: Vec<String>,
+    leftover_bytes: HashMap<String, u64>,
     /// Manifests whose backup file is missing; reported, never deleted.
     pub orphan_manifests: Vec<String>,
     files: HashMap<String, BackupFiles>,
 }
 
-/// The files of one backup and their size.
+/// The files of one backup and their sizes.
 #[derive(Debug, Clone)]
 struct BackupFiles {
-    manifest: Option<String>,
     bytes: u64,
+    manifest: Option<(String, u64)>,
 }
 
 /// The outcome of a cleanup run.
@@ -82,16 +83,16 @@ pub struct CleanupReport {
 impl CleanupPlan {
     /// Bytes of a backup file and its manifest; 0 for an unknown name.
     pub fn bytes_of(&self, backup: &str) -> u64 {
-        self.files.get(backup).map_or(0, |files| files.bytes)
+        self.files
+            .get(backup)
+            .map_or(0, |files| files.bytes + files.manifest.as_ref().map_or(0, |(_, bytes)| *bytes))
     }
 
     /// Bytes that carrying out the plan frees.
     pub fn bytes_to_free(&self) -> u64 {
         let backups: u64 =
             self.retention.deleted().map(|decision| self.bytes_of(&decision.candidate.name)).sum();
-        let leftovers: u64 =
-            self.leftovers.iter().map(|name| file_size(&self.dir.join(name))).sum();
-        backups + leftovers
+        backups + self.leftover_bytes.values().sum::<u64>()
     }
 }
 
@@ -132,7 +133,8 @@ pub fn apply_retention(config: &Config, _lock: &DirLock) -> Result<CleanupReport
     let mut deleted = Vec::new();
 
     for name in &plan.leftovers {
-        freed_bytes += remove(&plan.dir.join(name))?;
+        let bytes = plan.leftover_bytes.get(name).copied().unwrap_or_default();
+        freed_bytes += remove(&plan.dir.join(name), bytes)?;
     }
     for decision in plan.retention.deleted() {
         let name = &decision.candidate.name;
@@ -167,6 +169,7 @@ pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
         policy,
         retention,
         leftovers: scan.leftovers,
+        leftover_bytes: scan.leftover_bytes,
         orphan_manifests: scan.orphan_manifests,
         files: scan.files,
     })
@@ -174,21 +177,22 @@ pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
 
 /// Deletes the manifest, then the backup file (see the module's `# Atomicity`).
 fn delete_backup(plan: &CleanupPlan, name: &str) -> Result<u64, BackupError> {
+    let Some(files) = plan.files.get(name) else {
+        return Ok(0);
+    };
     let mut freed = 0;
-    if let Some(files) = plan.files.get(name)
-        && let Some(manifest) = &files.manifest
-    {
-        freed += remove(&plan.dir.join(manifest))?;
+    if let Some((manifest, bytes)) = &files.manifest {
+        freed += remove(&plan.dir.join(manifest), *bytes)?;
     }
-    freed += remove(&plan.dir.join(name))?;
+    freed += remove(&plan.dir.join(name), files.bytes)?;
 
     tracing::debug!(backup = name, "deleted backup");
     Ok(freed)
 }
 
-/// Removes a regular file and returns its size; a file that is already gone frees 0 bytes.
-fn remove(path: &Path) -> Result<u64, BackupError> {
-    let bytes = file_size(path);
+/// Removes a regular file of `bytes` bytes (its size when scanned) and returns the bytes freed;
+/// a file that is already gone frees nothing.
+fn remove(path: &Path, bytes: u64) -> Result<u64, BackupError> {
     match fs_err::remove_file(path) {
         Ok(()) => Ok(bytes),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(0),
@@ -196,15 +200,12 @@ fn remove(path: &Path) -> Result<u64, BackupError> {
     }
 }
 
-fn file_size(path: &Path) -> u64 {
-    fs_err::symlink_metadata(path).map_or(0, |metadata| metadata.len())
-}
-
 /// The backup directory, sorted into what cleanup decides about and what it reports.
 #[derive(Debug, Default)]
 struct Scan {
     candidates: Vec<Candidate>,
     leftovers: Vec<String>,
+    leftover_bytes: HashMap<String, u64>,
     orphan_manifests: Vec<String>,
     files: HashMap<String, BackupFiles>,
 }
@@ -218,18 +219,28 @@ struct Entry {
 
 fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
     let entries = regular_files(dir)?;
-    let names: HashSet<&str> = entries.iter().map(|entry| entry.name.as_str()).collect();
-    let manifests_with_backup = manifests_with_backup(&names, database);
+    let sizes: HashMap<&str, u64> =
+        entries.iter().map(|entry| (entry.name.as_str(), entry.bytes)).collect();
+    let backups: Vec<Option<BackupName>> = entries
+        .iter()
+        .map(|entry| BackupName::parse(&entry.name).filter(|backup| backup.database == database))
+        .collect();
+    let stems_with_backup: HashSet<String> =
+        backups.iter().flatten().map(BackupName::stem).collect();
     let mut scan = Scan::default();
+    let mut buffer = String::new();
 
-    for entry in &entries {
+    for (entry, backup) in entries.iter().zip(&backups) {
         let name = entry.name.as_str();
-        if let Some(backup) = BackupName::parse(name).filter(|b| b.database == database) {
-            scan_backup(dir, entry, &backup, &names, &mut scan)?;
+        if let Some(backup) = backup {
+            scan_backup(dir, entry, backup, &sizes, &mut buffer, &mut scan)?;
+        } else if BackupName::parse(name).is_some() {
+            tracing::debug!(file = name, "backup of another database, left alone");
         } else if is_leftover(name, database) {
             scan.leftovers.push(entry.name.clone());
+            scan.leftover_bytes.insert(entry.name.clone(), entry.bytes);
         } else if let Some(stem) = manifest_stem(name, database) {
-            if !manifests_with_backup.contains(stem) {
+            if !stems_with_backup.contains(stem) {
                 scan.orphan_manifests.push(entry.name.clone());
             }
         } else if is_legacy(name) {
@@ -240,7 +251,7 @@ fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
                 legacy: true,
             });
             scan.files
-                .insert(entry.name.clone(), BackupFiles { manifest: None, bytes: entry.bytes });
+                .insert(entry.name.clone(), BackupFiles { bytes: entry.bytes, manifest: None });
         } else {
             tracing::debug!(file = name, "not a backup of this database, left alone");
         }
@@ -256,19 +267,17 @@ fn scan_backup(
     dir: &Path,
     entry: &Entry,
     backup: &BackupName,
-    names: &HashSet<&str>,
+    sizes: &HashMap<&str, u64>,
+    buffer: &mut String,
     scan: &mut Scan,
 ) -> Result<(), BackupError> {
     let manifest_name = backup.manifest_name();
-    let has_manifest = names.contains(manifest_name.as_str());
-    let mut bytes = entry.bytes;
+    let manifest_bytes = sizes.get(manifest_name.as_str()).copied();
     let mut created_utc = backup.created_utc;
     let mut verification = VerifyState::Unverified;
 
-    if has_manifest {
-        let path = dir.join(&manifest_name);
-        bytes += file_size(&path);
-        let manifest = Manifest::read(&path)?;
+    if manifest_bytes.is_some() {
+        let manifest = read_manifest(&dir.join(&manifest_name), buffer)?;
         created_utc = manifest.created_utc;
         verification = match manifest.verification.result {
             VerificationResult::Passed => VerifyState::Passed,
@@ -276,8 +285,8 @@ fn scan_backup(
         };
     }
 
-    let manifest = has_manifest.then_some(manifest_name);
-    scan.files.insert(entry.name.clone(), BackupFiles { manifest, bytes });
+    let manifest = manifest_bytes.map(|bytes| (manifest_name, bytes));
+    scan.files.insert(entry.name.clone(), BackupFiles { bytes: entry.bytes, manifest });
     scan.candidates.push(Candidate {
         name: entry.name.clone(),
         created_utc,
@@ -313,14 +322,16 @@ fn regular_files(dir: &Path) -> Result<Vec<Entry>, BackupError> {
     Ok(entries)
 }
 
-/// Stems of the configured database's backups present in the directory.
-fn manifests_with_backup(names: &HashSet<&str>, database: &str) -> HashSet<String> {
-    names
-        .iter()
-        .filter_map(|name| BackupName::parse(name))
-        .filter(|backup| backup.database == database)
-        .map(|backup| backup.stem())
-        .collect()
+/// Reads the manifest at `path` through `buffer`, which is reused across manifests.
+///
+/// Reading through `take` skips the size query that `read_to_string` on a file makes, which
+/// matters for directories with thousands of backups.
+fn read_manifest(path: &Path, buffer: &mut String) -> Result<Manifest, BackupError> {
+    buffer.clear();
+    buffer.reserve(8192);
+    let file = fs_err::File::open(path)?;
+    file.take(u64::MAX).read_to_string(buffer).map_err(|error| BackupError::io_at(path, error))?;
+    Manifest::from_json(path, buffer)
 }
 
 /// Returns the stem of a manifest of the configured database, e.g.
