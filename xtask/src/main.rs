@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, reason = "xtask reports progress and results on stdout")]
 
 mod bench;
+mod bench_daemon;
 mod bench_monitor;
 mod bench_restore;
 mod demo;

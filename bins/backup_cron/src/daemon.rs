@@ -5,9 +5,10 @@
 //! finished runs arrive on the same channel and wake it at once. Each run happens on a worker
 //! thread that starts the job's one-shot subcommands as children and reports back.
 //!
-//! Invariants: at most one run per job at a time (a run due meanwhile is skipped and logged
-//! once); a scheduled time is never run twice, even when the clock steps back; the state file
-//! records each job's latest handled time, so downtime is caught up once per job.
+//! Invariants: at most one run per job is active at a time, and a run that falls due meanwhile
+//! is skipped and logged once. A scheduled time never runs twice, even when the clock steps
+//! back. The state file records each job's latest handled time, so a restart catches up the
+//! downtime with at most one run per job.
 
 mod child;
 mod due;
@@ -32,13 +33,13 @@ use jobs::ScheduledJob;
 use state::{DaemonState, JobState};
 use worker::{RunHandle, RunReport};
 
-/// The longest the main loop sleeps before it looks at the wall clock again.
+/// Maximum time the main loop sleeps before it reads the wall clock again.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// Extra time, after [`child::STOP_GRACE`], that shutdown waits for cancelled runs to report.
 const CANCEL_REPORT_SLACK: Duration = Duration::from_secs(2);
 
-/// What wakes the main loop.
+/// An event that wakes the main loop.
 #[derive(Debug)]
 pub enum Event {
     /// A signal arrived.
@@ -154,7 +155,8 @@ impl Daemon {
             "daemon started"
         );
 
-        // Downtime since the state was written: each job catches up at most once.
+        // Runs missed while the daemon was down: each job runs at most once, within its
+        // catch_up window.
         daemon.check_jobs(now, |job| Some(catch_up_window(job)));
         daemon.log_next_runs();
         Ok(daemon)
@@ -328,14 +330,14 @@ impl Daemon {
         let loaded = match invguard_config::Config::load(&options) {
             Ok(loaded) => loaded,
             Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "configuration reload rejected, keeping the current configuration");
+                log_rejected_reload(&error.into());
                 return;
             }
         };
         let new_jobs = match jobs::scheduled_jobs(&loaded.config) {
             Ok(jobs) => jobs,
             Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "configuration reload rejected, keeping the current configuration");
+                log_rejected_reload(&error);
                 return;
             }
         };
@@ -380,7 +382,8 @@ impl Daemon {
         let deadline = Instant::now() + grace;
         self.wait_for_runs(deadline, true);
         if !self.running.is_empty() {
-            tracing::warn!(running = %self.running_names(), "grace period over, cancelling running jobs");
+            let running = self.running_names();
+            tracing::warn!(running = %running, "grace period over, cancelling running jobs");
             for running in self.running.values() {
                 running.handle.cancel();
             }
@@ -412,7 +415,7 @@ impl Daemon {
         }
     }
 
-    /// How long to sleep: until the earliest next run, at most [`MAX_SLEEP`].
+    /// Returns how long to sleep: until the earliest next run, at most [`MAX_SLEEP`].
     fn sleep_time(&self, now: DateTime<Utc>) -> Duration {
         let earliest = self.jobs.iter().filter_map(|slot| slot.next_due).min();
         let until_due = earliest.map_or(MAX_SLEEP, |due| {
@@ -462,7 +465,14 @@ pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The catch-up window of a job, as a chrono duration.
+fn log_rejected_reload(error: &anyhow::Error) {
+    tracing::error!(
+        error = %format!("{error:#}"),
+        "configuration reload rejected, keeping the current configuration"
+    );
+}
+
+/// Returns the catch-up window of a job as a chrono duration.
 fn catch_up_window(job: &ScheduledJob) -> TimeDelta {
     TimeDelta::from_std(job.config.catch_up).unwrap_or(TimeDelta::MAX)
 }

@@ -108,7 +108,8 @@ pub enum ScheduleError {
 
     /// The `cron` crate rejected the translated expression; this is a bug in this crate.
     #[error(
-        "cron expression {expression:?} was translated to {translated:?}, which the cron crate rejected"
+        "cron expression {expression:?} was translated to {translated:?}, \
+         which the cron crate rejected"
     )]
     Translate {
         /// The expression as written.

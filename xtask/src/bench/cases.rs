@@ -112,6 +112,7 @@ pub fn sections() -> Vec<Section> {
     ];
     sections.extend(crate::bench_restore::sections());
     sections.extend(crate::bench_monitor::sections());
+    sections.extend(crate::bench_daemon::sections());
     sections
 }
 

@@ -1,7 +1,7 @@
 //! `backup_cron health`: the container health check. Prints `Health check passed` (exit 0)
 //! or `Health check failed` (exit 1) and the reasons on stderr.
 //!
-//! It checks the backend API (`GET {API_URL}/health` answers 2xx), the daemon's heartbeat
+//! It checks the backend API (`GET {API_URL}/health` returns a 2xx status), the daemon's heartbeat
 //! (when the state file shows a daemon running), and the age of the newest verified backup.
 
 use std::io::Write;
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
+use invguard_backup::VerificationResult;
 use invguard_config::Config;
-use invguard_monitor::{BackupCatalog, ManifestCatalog, Verification};
 
 use crate::commands::Context;
 use crate::daemon::MAX_SLEEP;
@@ -60,7 +60,7 @@ fn report(problems: &[String]) -> anyhow::Result<Exit> {
     Ok(Exit::Failure)
 }
 
-/// `GET {API_URL}/health` must answer with a 2xx status.
+/// Checks that `GET {API_URL}/health` returns a 2xx status.
 fn check_api(config: &Config) -> Result<(), String> {
     let url = format!("{}/health", config.api.url.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -98,7 +98,8 @@ fn check_heartbeat(
     let max_age = TimeDelta::from_std(HEARTBEAT_MAX_AGE).unwrap_or(TimeDelta::MAX);
     if age > max_age {
         return Err(format!(
-            "the daemon's heartbeat is {}s old (pid {}, limit {}s): the daemon is stuck or was killed",
+            "the daemon's heartbeat is {}s old (pid {}, limit {}s): \
+             the daemon is stuck or was killed",
             age.num_seconds(),
             heartbeat.pid,
             max_age.num_seconds()
@@ -118,15 +119,19 @@ fn check_backup_age(
     let limit = TimeDelta::milliseconds((hours * 3_600_000.0) as i64);
     let dir = &config.backup.dir;
 
-    let backups = ManifestCatalog
-        .list_backups(dir)
+    let backups = invguard_backup::list_backups(dir)
         .map_err(|error| format!("cannot list the backups in {}: {error}", dir.display()))?;
-    let newest = backups.iter().find(|backup| backup.verification == Verification::Passed);
+    // The list is newest first; incomplete and legacy backups have no passed verification.
+    let newest = backups.iter().find(|backup| {
+        !backup.incomplete
+            && backup.verification.as_ref().is_some_and(|v| v.result == VerificationResult::Passed)
+    });
 
     match newest {
         Some(backup) if now - backup.created_utc <= limit => Ok(()),
         Some(backup) => Err(format!(
-            "the newest verified backup {} is {:.1} hours old, more than backup_failure_hours = {hours}",
+            "the newest verified backup {} is {:.1} hours old, \
+             more than backup_failure_hours = {hours}",
             backup.name,
             (now - backup.created_utc).num_seconds() as f64 / 3600.0
         )),

@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: &JobStepArgs) -> anyhow::Result<Exit> {
     }
 }
 
-/// One monitoring cycle with alerting; fails when a check is CRITICAL or UNKNOWN.
+/// Runs one monitoring cycle with alerting and fails when a check is CRITICAL or UNKNOWN.
 fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
     let config = ctx.config();
     let mut store = AlertStore::open(&config.state.dir).context("cannot open the alert state")?;
@@ -26,7 +26,12 @@ fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
         .context("monitoring cycle failed")?;
 
     for check in &cycle.report.checks {
-        tracing::info!(check = %check.name, level = %check.level, summary = %check.summary, "check result");
+        tracing::info!(
+            check = %check.name,
+            level = %check.level,
+            summary = %check.summary,
+            "check result"
+        );
     }
     for sent in &cycle.notices {
         let delivered = sent.deliveries.iter().filter(|delivery| delivery.is_delivered()).count();

@@ -34,8 +34,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The global options that children get, so they load the same configuration file and log
-/// the same way as the daemon.
+/// Returns the global options that children get, so they load the same configuration file
+/// and log the same way as the daemon.
 fn global_args(cli: &Cli) -> Vec<OsString> {
     let mut args = Vec::new();
     if let Some(path) = &cli.config {

@@ -21,7 +21,8 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How often a waiting worker checks whether its child has exited.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How the daemon itself was started, so children get the same configuration and logging.
+/// Program and global options of the daemon, passed on so that children get the same
+/// configuration and logging.
 #[derive(Debug, Clone)]
 pub struct Invocation {
     /// This executable.
@@ -30,7 +31,7 @@ pub struct Invocation {
     pub global_args: Vec<OsString>,
 }
 
-/// How a child process ended.
+/// End of a child process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChildEnd {
     /// It exited by itself.
@@ -48,6 +49,8 @@ pub fn spawn(invocation: &Invocation, step: &Step, config: &Config) -> anyhow::R
     command.args(&invocation.global_args).args(step.args);
     command.process_group(0).stdout(Stdio::null()).stderr(Stdio::inherit());
 
+    // FIXME: only the encryption passphrase and the API token reach a child this way; the login
+    // password and notifier URLs reach it only when the configuration file names them.
     let secret = match step.secret {
         StepSecret::Passphrase => {
             config.encryption.passphrase.as_ref().map(|s| ("GPG_PASSPHRASE_FILE", s))
@@ -67,7 +70,7 @@ pub fn spawn(invocation: &Invocation, step: &Step, config: &Config) -> anyhow::R
     command.spawn().with_context(|| format!("cannot start {}", invocation.program.display()))
 }
 
-/// Returns the read end of a pipe that holds `secret`; the write end is closed.
+/// Returns the read end of a pipe that contains `secret`; the write end is closed.
 fn secret_pipe(secret: &Secret) -> anyhow::Result<Stdio> {
     let (reader, mut writer) = std::io::pipe().context("cannot create a pipe for a child")?;
     // A pipe buffers at least 4 KiB, more than any passphrase or token needs.

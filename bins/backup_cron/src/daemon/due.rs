@@ -18,10 +18,10 @@ use invguard_schedule::Schedule;
 /// The largest forward jump whose missed fixed-time runs all run, as in Vixie cron.
 pub const MAX_FORWARD_JUMP: TimeDelta = TimeDelta::hours(3);
 
-/// The most slots walked to find the latest missed one; beyond it the walk stops early.
+/// Maximum number of slots walked to find the latest missed one; the walk stops there.
 const MAX_SLOTS_WALKED: usize = 200_000;
 
-/// How the wall clock moved since the previous check.
+/// Movement of the wall clock since the previous check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockMove {
     /// Forward by at most [`MAX_FORWARD_JUMP`].
@@ -48,7 +48,7 @@ pub fn clock_move(previous: DateTime<Utc>, now: DateTime<Utc>) -> ClockMove {
     }
 }
 
-/// What to do with a job at a check.
+/// Decision about one job at a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Not due yet.

@@ -14,7 +14,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest body sent with a failure ping, in bytes.
 const MAX_BODY_BYTES: usize = 1000;
 
-/// Which ping to send.
+/// Kind of ping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ping {
     /// The run started.

@@ -45,7 +45,7 @@ pub struct DaemonInfo {
     pub stopped_utc: Option<DateTime<Utc>>,
 }
 
-/// What the daemon knows about one job.
+/// State of one job.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct JobState {
     /// The latest scheduled time the daemon handled: ran, or skipped as missed or overlapping.
@@ -58,7 +58,7 @@ pub struct JobState {
     pub last_result: Option<String>,
     /// Duration of the last run in milliseconds, retries included.
     pub last_duration_ms: Option<u64>,
-    /// Why the last run failed.
+    /// Reason the last run failed.
     pub last_message: Option<String>,
 }
 

@@ -18,7 +18,7 @@ use crate::daemon::{Event, rfc3339};
 pub enum Outcome {
     /// Every step exited with status 0.
     Success,
-    /// A step failed on the last attempt; the message says how.
+    /// A step failed on the last attempt; the message describes the failure.
     Failed(String),
     /// A step ran past `max_runtime` on the last attempt and was stopped.
     TimedOut,
@@ -27,7 +27,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The name stored in the state file and logged.
+    /// Returns the name that the state file and the log use.
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Success => "success",
@@ -37,7 +37,7 @@ impl Outcome {
         }
     }
 
-    /// A short explanation for failures.
+    /// Returns a short explanation of a failure.
     pub fn message(&self, max_runtime: Duration) -> Option<String> {
         match self {
             Outcome::Success => None,
@@ -50,7 +50,7 @@ impl Outcome {
     }
 }
 
-/// What a finished run reports to the main loop.
+/// Report of a finished run, sent to the main loop.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     /// Job name.

@@ -12,12 +12,19 @@ fn write_state(
 ) {
     let state_dir = dir.state_dir();
     fs_err::create_dir_all(&state_dir).unwrap();
-    let stopped =
-        if running { "null".to_owned() } else { format!("\"{}\"", Utc::now().to_rfc3339()) };
-    let state = format!(
-        r#"{{"format_version": 1, "daemon": {{"pid": 4242, "started_utc": "{first}", "first_started_utc": "{first}", "stopped_utc": {stopped}}}, "jobs": {{}}}}"#,
-        first = first_started.to_rfc3339()
-    );
+    let stopped = if running { None } else { Some(Utc::now().to_rfc3339()) };
+    let first = first_started.to_rfc3339();
+    let state = serde_json::json!({
+        "format_version": 1,
+        "daemon": {
+            "pid": 4242,
+            "started_utc": first,
+            "first_started_utc": first,
+            "stopped_utc": stopped,
+        },
+        "jobs": {},
+    });
+    let state = state.to_string();
     fs_err::write(state_dir.join("jobs.json"), state).unwrap();
     let heartbeat =
         format!(r#"{{"pid": 4242, "time_utc": "{}"}}"#, (Utc::now() - heartbeat_age).to_rfc3339());
@@ -83,4 +90,19 @@ fn health_fails_without_backup_or_daemon() {
     assert_eq!(stdout, "Health check failed\n");
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no verified backup"), "{stderr}");
+}
+
+#[test]
+fn health_passes_with_fresh_verified_backup() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.create_database(20, 100);
+    dir.write_config(&server.url, "");
+    let backup = dir.output(&["backup"]);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+
+    // No daemon state at all: the verified backup alone satisfies the backup age check.
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check passed\n", "{stderr}");
+    assert_eq!(code, Some(0));
 }

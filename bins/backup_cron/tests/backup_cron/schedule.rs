@@ -56,3 +56,37 @@ fn jobs_lists_every_enabled_job() {
         stdout.lines().skip(1).map(|line| line.split_whitespace().next().unwrap()).collect();
     assert_eq!(names, ["backup", "health", "maintenance"]);
 }
+
+/// The job lines of the repository's `crontab`: the five time fields and the command.
+fn crontab_jobs() -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crontab");
+    let text = fs_err::read_to_string(path).unwrap();
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.contains('='))
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields[..5].join(" "), fields[5..].join(" "))
+        })
+        .collect()
+}
+
+#[test]
+fn crontab_matches_daemon_defaults() {
+    let jobs = crontab_jobs();
+    let schedules: Vec<&str> = jobs.iter().map(|(schedule, _)| schedule.as_str()).collect();
+    assert_eq!(schedules, ["0 2 * * *", "*/5 * * * *", "0 3 * * 0", "0 4 1 * *"]);
+
+    // Every command is a subcommand this binary accepts.
+    let dir = TestDir::new();
+    dir.write_config("http://127.0.0.1:9/api", "");
+    for (_, command) in &jobs {
+        for part in command.split("&&") {
+            let mut args: Vec<&str> = part.split_whitespace().collect();
+            assert_eq!(args.remove(0), "backup_cron", "{command}");
+            args.push("--help");
+            let output = dir.output(&args);
+            assert!(output.status.success(), "`{part}` is not a valid command");
+        }
+    }
+}

@@ -295,7 +295,8 @@ fn answer(mut stream: TcpStream, behaviour: Behaviour, seen: &Mutex<Vec<String>>
     std::thread::sleep(delay);
     let body = r#"{"status":"healthy"}"#;
     let response = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.write_all(response.as_bytes());
