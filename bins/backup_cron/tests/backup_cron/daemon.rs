@@ -319,3 +319,32 @@ fn run_sigterm_during_backup_leaves_no_partial_file() {
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     }
 }
+
+#[test]
+fn run_failed_job_retried_with_backoff_then_reported() {
+    let server = Server::start(Behaviour::Failing);
+    let dir = TestDir::new();
+    let health =
+        "schedule = \"0 0 0 1 1 *\"\ncatch_up = \"1000d\"\nretries = 2\nretry_backoff = \"1s\"";
+    dir.write_config(&server.url, &health_only(&server.url, health));
+    // A handled time in the past makes the yearly job due at start-up (caught up).
+    let state = serde_json::json!({
+        "format_version": 1,
+        "daemon": {},
+        "jobs": {"health": {"last_scheduled_utc": "2020-01-01T00:00:00Z"}},
+    });
+    fs_err::create_dir_all(dir.state_dir()).unwrap();
+    fs_err::write(dir.state_dir().join("jobs.json"), state.to_string()).unwrap();
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let finished = daemon.wait_for_message("job finished", &[("job", "health")], 1);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    let retries = daemon.messages("job attempt failed, retrying");
+    let backoffs: Vec<String> = retries.iter().map(|event| field(event, "backoff_s")).collect();
+    assert_eq!(backoffs, ["1", "2"], "log:\n{}", daemon.log_text());
+    assert_eq!(field(&finished[0], "result"), "failed");
+    assert_eq!(field(&finished[0], "attempts"), "3");
+    assert_eq!(daemon.messages("job started").len(), 1, "one run, three attempts");
+}
