@@ -51,6 +51,8 @@ pub struct Setup {
     pub gnupg: PathBuf,
     /// Runs per case.
     pub runs: u32,
+    /// The load averages when the benchmark started, for the report.
+    pub load_at_start: String,
 }
 
 /// The measurements of one database size.
@@ -113,7 +115,8 @@ fn prepare(runs: u32) -> anyhow::Result<Setup> {
     let passphrase = work.join("passphrase");
     tools::write_private_file(&passphrase, format!("{}\n", tools::random_passphrase()).as_bytes())?;
 
-    Ok(Setup { work, backup_cron, time, passphrase, gnupg, runs })
+    let load_at_start = report::load_average();
+    Ok(Setup { work, backup_cron, time, passphrase, gnupg, runs, load_at_start })
 }
 
 /// Generates the database of `bytes`, or reuses the one a previous run generated.
