@@ -170,6 +170,15 @@ struct Run<'a> {
     source: &'a SourceDatabase,
 }
 
+/// A partial backup file and what is known about it before verification.
+struct Written {
+    partial: Partial,
+    name: BackupName,
+    encoded: Encoded,
+    facts: DatabaseFacts,
+    snapshot_duration: Duration,
+}
+
 struct Published {
     path: PathBuf,
     manifest_path: PathBuf,
@@ -186,7 +195,7 @@ impl Run<'_> {
     }
 
     fn execute(&self) -> Result<(Published, Duration), BackupError> {
-        let (partial, name, encoded, facts, snapshot_duration) = self.write_partial()?;
+        let Written { partial, name, encoded, facts, snapshot_duration } = self.write_partial()?;
 
         let started = Instant::now();
         let manifest = self.manifest(&name, &encoded.report, facts);
@@ -204,9 +213,7 @@ impl Run<'_> {
     }
 
     /// Takes the snapshot and writes it, compressed and encrypted, to `NAME.partial`.
-    fn write_partial(
-        &self,
-    ) -> Result<(Partial, BackupName, Encoded, DatabaseFacts, Duration), BackupError> {
+    fn write_partial(&self) -> Result<Written, BackupError> {
         let temp_dir = &self.config.backup.temp_dir;
         let deadline = self.options.snapshot_deadline;
         let snapshot = snapshot::take(self.source, temp_dir, deadline, &self.options.cancel)?;
@@ -236,7 +243,8 @@ impl Run<'_> {
 
         // The plaintext snapshot is removed before verification, which halves the temporary
         // space a run needs.
-        Ok((partial, name, encoded, facts, snapshot.read_transaction))
+        let snapshot_duration = snapshot.read_transaction;
+        Ok(Written { partial, name, encoded, facts, snapshot_duration })
     }
 
     /// Renames the verified partial file to its final name and writes the manifest.

@@ -91,6 +91,24 @@ pub(crate) fn take(
     Ok(Snapshot { file, read_transaction })
 }
 
+/// Runs the SQLite `work` on `connection`, interrupting it when `cancel` is set, for long
+/// checks such as `PRAGMA integrity_check` on a large database.
+pub(crate) fn cancellable<T>(
+    connection: &Connection,
+    cancel: &CancelToken,
+    operation: &'static str,
+    work: impl FnOnce() -> Result<T, BackupError>,
+) -> Result<T, BackupError> {
+    // One year is no deadline in practice; `Instant + Duration::MAX` would overflow.
+    const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+    let interrupt = connection.get_interrupt_handle();
+    match with_watchdog(NO_DEADLINE, cancel, move || interrupt.interrupt(), work) {
+        (_, Some(_)) => Err(BackupError::Interrupted { operation }),
+        (result, None) => result,
+    }
+}
+
 /// The reason the watchdog interrupted the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
@@ -317,6 +335,23 @@ mod tests {
             || 7,
         );
         assert_eq!((value, stop), (7, None));
+    }
+
+    #[test]
+    fn cancellable_interrupts_running_query() {
+        let connection = Connection::open_in_memory().unwrap();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+
+        let result = cancellable(&connection, &cancel, "verification", || {
+            let query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                         WHERE i < 1000000000000) SELECT count(*) FROM n";
+            connection
+                .query_row(query, [], |row| row.get::<_, i64>(0))
+                .map_err(|source| BackupError::sqlite("count", Path::new(":memory:"), source))
+        });
+
+        assert!(matches!(result, Err(BackupError::Interrupted { .. })), "{result:?}");
     }
 
     #[test]

@@ -325,14 +325,16 @@ impl Checker<'_> {
             VerifyLevel::Full => "integrity_check",
             VerifyLevel::Quick => "quick_check",
         };
-        snapshot::check_integrity(&connection, copy, check).map_err(|error| match error {
-            BackupError::IntegrityCheck { check, message, .. } => {
-                BackupError::IntegrityCheck { path: backup.to_owned(), check, message }
-            }
-            other => other,
-        })?;
-        self.context.cancel.check(self.context.operation)?;
-        snapshot::facts(&connection, copy)
+        let (cancel, operation) = (self.context.cancel, self.context.operation);
+        snapshot::cancellable(&connection, cancel, operation, || {
+            snapshot::check_integrity(&connection, copy, check).map_err(|error| match error {
+                BackupError::IntegrityCheck { check, message, .. } => {
+                    BackupError::IntegrityCheck { path: backup.to_owned(), check, message }
+                }
+                other => other,
+            })?;
+            snapshot::facts(&connection, copy)
+        })
     }
 
     /// Checks what can be checked without a secret key: the file hash and the message's
