@@ -5,6 +5,8 @@ use anyhow::Context as _;
 use invguard_config::{Config, JobConfig, JobSchedule};
 use invguard_schedule::Schedule;
 
+use crate::exit::UsageError;
+
 /// The secret a step's child process gets through its standard input, because
 /// [`invguard_config::secret_free_command`] removes secrets from its environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +95,12 @@ fn schedule(config: &Config, name: &str, job: &JobConfig) -> anyhow::Result<Sche
         JobSchedule::Cron(expression) => Schedule::parse(expression, timezone),
         JobSchedule::Interval(interval) => Schedule::every(*interval, timezone),
     };
-    schedule.with_context(|| format!("invalid schedule of job {name:?} ([jobs.{name}])"))
+    // The configuration loader checks the syntax only, so an expression can still fail here
+    // (a day that never occurs, a step longer than its field): that is a configuration error.
+    schedule.map_err(|error| {
+        UsageError(format!("invalid schedule of job {name:?} ([jobs.{name}] schedule): {error}"))
+            .into()
+    })
 }
 
 #[cfg(test)]
@@ -111,6 +118,17 @@ mod tests {
         assert_eq!(names, ["backup", "full-check", "health", "maintenance"]);
         let expressions: Vec<_> = jobs.iter().map(|job| job.schedule.expression()).collect();
         assert_eq!(expressions, ["0 2 * * *", "0 4 1 * *", "@every 5m", "0 3 * * 0"]);
+    }
+
+    #[test]
+    fn scheduled_jobs_reject_date_that_never_occurs() {
+        let mut config = Config::for_tests(Path::new("/srv/db.sqlite"), Path::new("/srv/backups"));
+        let backup = config.jobs.jobs.get_mut("backup").unwrap();
+        backup.schedule = JobSchedule::Cron("0 2 30 2 *".to_owned());
+
+        let error = scheduled_jobs(&config).unwrap_err();
+        assert!(error.is::<UsageError>(), "{error:#}");
+        assert!(error.to_string().contains("[jobs.backup] schedule"), "{error:#}");
     }
 
     #[test]
