@@ -126,6 +126,17 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
+    /// A file that holds a secret has a line break inside the secret.
+    #[error(
+        "{key} {path} contains a line break after the first line: keep the secret on one line, \
+         because `gpg --passphrase-fd` and HTTP headers read only one line"
+    )]
+    MultiLineSecret {
+        /// The key that names the file.
+        key: String,
+        /// The file.
+        path: PathBuf,
+    },
     /// `backup` needs a key to encrypt with and none is configured.
     #[error("{0}")]
     MissingEncryptionKeys(String),

@@ -56,6 +56,9 @@ pub fn read_secret_file(key: &str, path: &Path) -> Result<Secret, ConfigError> {
     if text.is_empty() {
         return Err(ConfigError::EmptySecret { key: key.to_owned(), path: path.to_owned() });
     }
+    if text.contains(['\n', '\r']) {
+        return Err(ConfigError::MultiLineSecret { key: key.to_owned(), path: path.to_owned() });
+    }
 
     Ok(Secret(text))
 }
@@ -91,9 +94,23 @@ mod tests {
     fn read_secret_file_trims_one_newline() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pass");
-        fs_err::write(&path, "correct horse\n\n").unwrap();
+        fs_err::write(&path, "correct horse\n").unwrap();
         let secret = read_secret_file("encryption.passphrase_file", &path).unwrap();
-        assert_eq!(secret.expose(), "correct horse\n");
+        assert_eq!(secret.expose(), "correct horse");
+    }
+
+    #[test]
+    fn read_secret_file_rejects_second_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+
+        // gpg reads one line from --passphrase-fd, so a backup made with "correct horse\n" as
+        // its passphrase could not be decrypted by the emergency restore.
+        for text in ["correct horse\n\n", "correct\nhorse\n", "correct horse\r\n\r\n"] {
+            fs_err::write(&path, text).unwrap();
+            let error = read_secret_file("encryption.passphrase_file", &path).unwrap_err();
+            assert!(matches!(error, ConfigError::MultiLineSecret { .. }), "{text:?}: {error}");
+        }
     }
 
     #[test]
