@@ -115,7 +115,10 @@ pub fn run_backup(config: &Config, options: &BackupOptions) -> Result<BackupOutc
     ensure_private_dir(temp_dir)?;
 
     let source = SourceDatabase::resolve(&config.database.path)?;
-    let warnings = network_warnings(&source.path, dir, temp_dir);
+    let mut warnings = network_warnings(&source.path, dir, temp_dir);
+    if let Some(encryption) = &keys.encryption {
+        warnings.extend(crate::recipient_expiry_warnings(encryption, Utc::now()));
+    }
     check_space(source.size, dir, temp_dir)?;
 
     let run = Run { config, options, keys: &keys, source: &source };

@@ -1,37 +1,46 @@
 //! Building encryption and decryption keys from the configuration.
 
+use chrono::{DateTime, Utc};
 use invguard_config::{Config, EncryptionMode, read_secret_file};
 use invguard_crypto::{DecryptionKeys, EncryptionKeys, Passphrase, Recipient, SecretKey};
 
 use crate::BackupError;
 
-/// Loads the keys that encrypt new backups: the passphrase, or the recipients' public keys.
-/// Returns `None` in mode `none`.
+/// Loads the keys that encrypt new backups: the passphrase and the recipients' public keys.
+/// Mode `passphrase` may name recipients too, so that either can decrypt. Returns `None` in
+/// mode `none`.
 ///
 /// # Errors
 ///
 /// [`BackupError::Config`] when the mode's key is not configured, [`BackupError::Crypto`]
-/// when a recipient key file cannot be loaded or its key cannot be used.
+/// when a recipient key file cannot be loaded or its key cannot be used (revoked, expired, or
+/// without an encryption subkey).
 pub fn encryption_keys(config: &Config) -> Result<Option<EncryptionKeys>, BackupError> {
     config.require_encryption_keys()?;
     let encryption = &config.encryption;
-
-    match encryption.mode {
-        EncryptionMode::None => Ok(None),
-        EncryptionMode::Passphrase => {
-            let secret = encryption.passphrase.as_ref().map(|secret| secret.expose().to_owned());
-            Ok(Some(EncryptionKeys { passphrase: secret.map(Passphrase::new), recipients: vec![] }))
-        }
-        EncryptionMode::PublicKey => {
-            let mut recipients = Vec::new();
-            for path in &encryption.recipients {
-                let loaded = Recipient::load(path)
-                    .map_err(|source| BackupError::Crypto { path: path.clone(), source })?;
-                recipients.extend(loaded);
-            }
-            Ok(Some(EncryptionKeys::recipients(recipients)))
-        }
+    if encryption.mode == EncryptionMode::None {
+        return Ok(None);
     }
+
+    let passphrase = match encryption.mode {
+        EncryptionMode::Passphrase => encryption.passphrase.as_ref(),
+        _ => None,
+    };
+    let passphrase = passphrase.map(|secret| Passphrase::new(secret.expose().to_owned()));
+
+    let mut recipients = Vec::new();
+    for path in &encryption.recipients {
+        let loaded = Recipient::load(path)
+            .map_err(|source| BackupError::Crypto { path: path.clone(), source })?;
+        recipients.extend(loaded);
+    }
+    Ok(Some(EncryptionKeys { passphrase, recipients }))
+}
+
+/// Returns one warning for each recipient whose key expires within 30 days of `now`, so every
+/// run reminds the operator before backups start failing.
+pub fn recipient_expiry_warnings(keys: &EncryptionKeys, now: DateTime<Utc>) -> Vec<String> {
+    keys.recipients.iter().filter_map(|recipient| recipient.expiry_warning(now)).collect()
 }
 
 /// Loads every passphrase and secret key the configuration offers for decryption: the current

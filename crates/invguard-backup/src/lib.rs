@@ -90,7 +90,7 @@ mod verify;
 pub use backup::{BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, run_backup};
 pub use cancel::{CancelToken, Phase, Progress};
 pub use error::BackupError;
-pub use keys::{decryption_keys, encryption_keys};
+pub use keys::{decryption_keys, encryption_keys, recipient_expiry_warnings};
 pub use leftovers::clean_leftovers;
 pub use list::{BackupEntry, VerificationSummary, list_backups};
 pub use lock::{DirLock, LOCK_FILE_NAME, lock_path};

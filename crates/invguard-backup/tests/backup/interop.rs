@@ -103,3 +103,54 @@ fn backup_public_key_decrypts_with_gpg() {
     let entry = &list_backups(&setup.backups).unwrap()[0];
     assert_eq!(entry.verification.as_ref().unwrap().level, VerificationLevel::Full);
 }
+
+#[test]
+fn backup_passphrase_with_recipient_decrypts_both_ways() {
+    let setup = Setup::new(500);
+    let gnupg = GnupgHome::new();
+    let uid = "InvGuard Expiring <expiring@example.invalid>";
+    // The key expires in 10 days, inside the 30-day warning window.
+    run(gnupg.gpg().args([
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        uid,
+        "future-default",
+        "default",
+        "10d",
+    ]));
+    let public_key = setup.root.path().join("public.asc");
+    fs_err::write(&public_key, run(gnupg.gpg().args(["--armor", "--export", uid]))).unwrap();
+
+    let mut config = setup.config();
+    config.encryption.recipients = vec![public_key];
+    let outcome = run_backup(&config, &BackupOptions::default()).unwrap();
+
+    assert_eq!(outcome.manifest.verification.level, VerificationLevel::Quick);
+    assert_eq!(outcome.manifest.encryption.recipients.len(), 1);
+    assert!(
+        outcome.warnings.iter().any(|warning| warning.contains("expires")),
+        "no expiry warning in {:?}",
+        outcome.warnings
+    );
+
+    // The secret key in the keyring opens it without a passphrase ...
+    let with_key = setup.root.path().join("with-key.db");
+    let bytes = gpg_zstd_decrypt(&gnupg, &[], &outcome.path, &with_key);
+    assert_eq!(sha256_hex(&bytes), outcome.manifest.plaintext.sha256);
+
+    // ... and a keyring without it still opens it with the passphrase.
+    let other = GnupgHome::new();
+    let passphrase_file = setup.root.path().join("passphrase");
+    fs_err::write(&passphrase_file, PASSPHRASE).unwrap();
+    let with_passphrase = setup.root.path().join("with-passphrase.db");
+    let passphrase_arg = passphrase_file.to_str().unwrap();
+    let bytes = gpg_zstd_decrypt(
+        &other,
+        &["--passphrase-file", passphrase_arg],
+        &outcome.path,
+        &with_passphrase,
+    );
+    assert_eq!(sha256_hex(&bytes), outcome.manifest.plaintext.sha256);
+    assert_eq!(check_database(&with_passphrase), 500);
+}
