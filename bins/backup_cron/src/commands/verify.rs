@@ -2,7 +2,7 @@
 
 #![allow(clippy::print_stdout, reason = "the verification results are the command's output")]
 
-use invguard_backup::{VerifyOutcome, VerifyTarget, decryption_keys, verify};
+use invguard_backup::{VerificationLevel, VerifyOutcome, VerifyTarget, decryption_keys, verify};
 use invguard_config::VerifyLevel;
 
 use crate::cli::VerifyArgs;
@@ -54,6 +54,15 @@ fn report(outcomes: &[VerifyOutcome]) -> Exit {
         let name = outcome.backup.display();
         let level = level_name(outcome.level);
         match &outcome.result {
+            Ok(()) if outcome.level == VerificationLevel::Ciphertext => {
+                // Without a secret key only the ciphertext is checked; say so on every line so
+                // that a host holding public keys alone never reads as fully verified.
+                println!(
+                    "ok      {name} ({level}; decryption not checked: pass --secret-key FILE \
+                     on a trusted machine for a full check)"
+                );
+                tracing::warn!(backup = %name, level, "verification passed without decryption");
+            }
             Ok(()) => {
                 println!("ok      {name} ({level})");
                 tracing::info!(backup = %name, level, "verification passed");

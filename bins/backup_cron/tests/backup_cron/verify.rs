@@ -65,3 +65,40 @@ fn verify_empty_directory_fails() {
     run.assert_code(1);
     assert!(run.stderr.starts_with("error: "), "{run:?}");
 }
+
+#[test]
+fn verify_public_key_without_secret_key_says_so() {
+    let gnupg = crate::fixture::GnupgHome::new();
+    let uid = "InvGuard Verify <verify@example.invalid>";
+    let generated = gnupg
+        .gpg()
+        .args(["--passphrase", "", "--quick-gen-key", uid, "future-default", "default", "never"])
+        .status()
+        .expect("cannot run gpg; install GnuPG to run these tests");
+    assert!(generated.success());
+    let export = |args: &[&str]| gnupg.gpg().args(args).arg(uid).output().unwrap().stdout;
+    let keys = tempfile::tempdir().unwrap();
+    let public_key = keys.path().join("public.asc");
+    let secret_key = keys.path().join("secret.asc");
+    fs_err::write(&public_key, export(&["--armor", "--export"])).unwrap();
+    fs_err::write(&secret_key, export(&["--passphrase", "", "--armor", "--export-secret-keys"]))
+        .unwrap();
+
+    let fixture = Fixture::with_encryption(&format!(
+        "[encryption]\nmode = \"public-key\"\nrecipients = [\"{}\"]\n",
+        public_key.display()
+    ));
+    fixture.create_database(200);
+    fixture.run(&["backup"]).assert_code(0);
+
+    // The backup host holds no secret key: the check passes at ciphertext level and says
+    // that decryption was not checked.
+    let host = fixture.run(&["verify", "--full"]);
+    host.assert_code(0);
+    assert!(host.stdout.contains("(ciphertext; decryption not checked"), "{host:?}");
+
+    // On a trusted machine the secret key gives the full check.
+    let trusted = fixture.run(&["verify", "--full", "--secret-key", secret_key.to_str().unwrap()]);
+    trusted.assert_code(0);
+    assert!(trusted.stdout.contains("(full)"), "{trusted:?}");
+}
