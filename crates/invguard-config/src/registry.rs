@@ -320,7 +320,7 @@ const GENERAL_KEYS: [KeyInfo; 57] = [
         &["INVGUARD_ENCRYPTION__RECIPIENTS"],
         "path list",
         None,
-        "Public key files, or directories of them, that every backup is encrypted to in `public-key` mode.",
+        "Public key files, or directories of them, that every backup is encrypted to: required in `public-key` mode, optional beside the passphrase in `passphrase` mode.",
     ),
     key(
         "encryption.secret_key_file",
