@@ -51,7 +51,7 @@ pub(crate) struct Args {
     pub(crate) out_dir: Option<PathBuf>,
 }
 
-/// What `cargo xtask dist` wrote.
+/// The files `cargo xtask dist` wrote.
 #[derive(Debug)]
 pub(crate) struct Artifacts {
     /// The `.tar.gz` bundle.
@@ -71,15 +71,25 @@ pub(crate) fn run(args: &Args) -> Result<()> {
 /// Builds the binaries with `options.profile` and writes the bundle and its checksum file.
 pub(crate) fn dist(root: &Path, options: &Args) -> Result<Artifacts> {
     build_binaries(root, &options.profile)?;
+    let binary_dir = target_dir(root).join(profile_dir_name(&options.profile));
+    pack(root, &binary_dir, &options.profile, options.out_dir.as_deref())
+}
 
+/// Packs the binaries in `binary_dir`, built with `profile`, into the bundle and writes its
+/// checksum file to `out_dir` (default `target/dist`).
+pub(crate) fn pack(
+    root: &Path,
+    binary_dir: &Path,
+    profile: &str,
+    out_dir: Option<&Path>,
+) -> Result<Artifacts> {
     let target = host_target()?;
-    let bundle_name = bundle_name(env!("CARGO_PKG_VERSION"), &target, &options.profile);
-    let out_dir = options.out_dir.clone().unwrap_or_else(|| target_dir(root).join("dist"));
+    let bundle_name = bundle_name(env!("CARGO_PKG_VERSION"), &target, profile);
+    let out_dir = out_dir.map_or_else(|| target_dir(root).join("dist"), Path::to_path_buf);
     fs_err::create_dir_all(&out_dir)?;
 
     let tarball = out_dir.join(format!("{bundle_name}.tar.gz"));
-    let binary_dir = target_dir(root).join(profile_dir_name(&options.profile));
-    write_tarball(root, &binary_dir, &bundle_name, &tarball)?;
+    write_tarball(root, binary_dir, &bundle_name, &tarball)?;
 
     let checksum_file = out_dir.join(format!("{bundle_name}.tar.gz.sha256"));
     let digest = sha256_hex(&tarball)?;
@@ -157,7 +167,7 @@ fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
-/// Directory under `target/` that holds the binaries of a Cargo profile.
+/// Directory under `target/` that contains the binaries of a Cargo profile.
 fn profile_dir_name(profile: &str) -> &str {
     match profile {
         "dev" | "test" => "debug",

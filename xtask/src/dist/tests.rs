@@ -1,8 +1,9 @@
 //! Builds the bundle, unpacks it with the system `tar` and runs the unpacked binaries.
 //!
 //! The test packs release binaries when `target/release/backup_cron` exists (cargo brings them
-//! up to date first) and otherwise builds with the `dev` profile, which `cargo test` has mostly
-//! compiled already.
+//! up to date first). Otherwise it packs the unoptimised binaries of `cargo test --workspace`:
+//! a plain `cargo build -p backup_cron` resolves dependency features differently and would
+//! compile much of the workspace again.
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
@@ -73,20 +74,39 @@ fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
-fn test_profile(root: &Path) -> &'static str {
-    let release_binary = target_dir(root).join("release").join(BINARIES[0]);
-    if release_binary.is_file() { "release" } else { "dev" }
+/// Brings the binaries up to date and returns their profile and directory.
+fn prepare_binaries(root: &Path) -> (&'static str, PathBuf) {
+    let release_dir = target_dir(root).join("release");
+    if release_dir.join(BINARIES[0]).is_file() {
+        build_binaries(root, "release").unwrap();
+        return ("release", release_dir);
+    }
+
+    // Under `cargo test --workspace` every unit is already built, so this finishes at once.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["test", "--workspace", "--no-run", "--locked", "--quiet"])
+        .current_dir(root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo test --workspace --no-run failed with {status}");
+
+    let debug_dir = target_dir(root).join("debug");
+    if !BINARIES.iter().all(|binary| debug_dir.join(binary).is_file()) {
+        build_binaries(root, "dev").unwrap();
+    }
+    ("dev", debug_dir)
 }
 
 #[test]
 fn dist_bundle_runs_unpacked() {
     let root = crate::tidy::workspace_root();
     let work = tempfile::tempdir().unwrap();
-    let options =
-        Args { profile: test_profile(&root).to_owned(), out_dir: Some(work.path().join("out")) };
 
     // Build and pack.
-    let artifacts = dist(&root, &options).unwrap();
+    let (profile, binary_dir) = prepare_binaries(&root);
+    let out_dir = work.path().join("out");
+    let artifacts = pack(&root, &binary_dir, profile, Some(&out_dir)).unwrap();
     let tarball_name = artifacts.tarball.file_name().unwrap().to_string_lossy().into_owned();
     assert!(tarball_name.starts_with(&format!("invguard-cron-{}-", env!("CARGO_PKG_VERSION"))));
 
