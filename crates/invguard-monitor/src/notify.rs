@@ -166,6 +166,8 @@ pub(crate) fn deliver_all(
         max_body_bytes: 1024 * 1024,
     });
     let host = payload::host_name();
+    // Notifier threads log through the caller's subscriber, which may be scoped to its thread.
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
     thread::scope(|scope| {
         let handles: Vec<_> = notifiers
             .iter()
@@ -173,7 +175,12 @@ pub(crate) fn deliver_all(
             .map(|(index, notifier)| {
                 let label = format!("{}[{index}]", kind_name(notifier));
                 let (http, host) = (&http, host.as_str());
-                scope.spawn(move || deliver_one(label, notifier, notice, policy, http, host))
+                let dispatch = &dispatch;
+                scope.spawn(move || {
+                    tracing::dispatcher::with_default(dispatch, || {
+                        deliver_one(label, notifier, notice, policy, http, host)
+                    })
+                })
             })
             .collect();
         handles
