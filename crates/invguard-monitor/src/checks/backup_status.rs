@@ -75,8 +75,10 @@ fn judge(
         return (Level::Critical, format!("no verified backup; the newest is {}", newest.name));
     };
 
-    let age = round(age_hours(verified, now), 1);
-    if age > limit_hours {
+    // Compare the exact age; only the message shows it rounded.
+    let exact_age = age_hours(verified, now);
+    let age = round(exact_age, 1);
+    if exact_age > limit_hours {
         let summary = format!(
             "newest verified backup {} is {age} hours old, above {limit_hours} hours",
             verified.name

@@ -43,6 +43,16 @@ fn backup_status_old_backup_is_critical() {
 }
 
 #[test]
+fn backup_status_just_past_limit_is_critical() {
+    let fixture = fixture();
+    // 25 hours and 2 minutes rounds to 25.0 hours, which must not hide that it is too old.
+    fixture.write_backup(t0() - TimeDelta::minutes(25 * 60 + 2), "passed", 100);
+    let result = fixture.monitor().check(CheckName::BackupStatus, t0());
+
+    assert_eq!(result.level, Level::Critical, "{}", result.summary);
+}
+
+#[test]
 fn backup_status_failed_verification_is_critical() {
     let fixture = fixture();
     fixture.write_backup(t0() - TimeDelta::hours(5), "passed", 100);
