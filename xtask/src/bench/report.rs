@@ -55,7 +55,8 @@ fn write_machine(out: &mut String) {
     let _ = writeln!(out, "| rustc | {} |", version("rustc", &["--version"]));
     let _ = writeln!(out, "| sqlite3 | {} |", first_words(&version("sqlite3", &["--version"]), 2));
     let _ = writeln!(out, "| GnuPG | {} |", version("gpg", &["--version"]));
-    let _ = writeln!(out, "| zstd | {} |", version("zstd", &["--version"]));
+    let zstd = version("zstd", &["--version"]);
+    let _ = writeln!(out, "| zstd | {} |", zstd.trim_matches(|c: char| c == '*' || c == ' '));
     let _ = writeln!(out);
 }
 
@@ -92,7 +93,7 @@ fn write_size(out: &mut String, result: &SizeResult) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
-                case.name,
+                escape_cell(case.name),
                 seconds(stats.min),
                 seconds(stats.median),
                 row_throughput(case.name, input.bytes, stats.median),
@@ -207,7 +208,7 @@ fn write_targets(out: &mut String, results: &[SizeResult]) {
                 }
             })
             .collect();
-        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+        let _ = writeln!(out, "| {} | {} |", escape_cell(name), cells.join(" | "));
     }
     let _ = writeln!(out);
 }
@@ -296,6 +297,11 @@ fn find<'a>(result: &'a SizeResult, name: &str) -> Option<&'a Stats> {
 
 fn ours(result: &SizeResult) -> impl Iterator<Item = &(Case, Stats)> {
     result.sections.iter().flat_map(|(_, rows)| rows).filter(|(case, _)| case.ours)
+}
+
+/// Escapes the pipes of a Markdown table cell, such as those of `gpg -d | zstd -d`.
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|")
 }
 
 fn proc_field(file: &str, field: &str) -> Option<String> {
