@@ -112,8 +112,19 @@ pub fn newest_backup(dir: &Path) -> anyhow::Result<PathBuf> {
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.to_string_lossy().ends_with(".db.zst.gpg"))
         .collect();
-    backups.sort();
+    backups.sort_by_key(|path| age_key(path));
     backups.pop().with_context(|| format!("no backup found in {}", dir.display()))
+}
+
+/// Orders backups of one second by sequence: `NAME-20261204T020000Z` comes before `...Z-2`,
+/// although `-` sorts before `.` in a plain name comparison.
+fn age_key(path: &Path) -> (String, u32) {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let stem = name.strip_suffix(".db.zst.gpg").unwrap_or(&name);
+    match stem.rsplit_once("Z-") {
+        Some((time, sequence)) => (format!("{time}Z"), sequence.parse().unwrap_or(0)),
+        None => (stem.to_owned(), 1),
+    }
 }
 
 /// Generates a random passphrase of 32 alphanumeric characters.
@@ -147,6 +158,15 @@ mod tests {
         assert_eq!(format_bytes(512), "512 B");
         assert_eq!(format_bytes(1536), "1.5 KiB");
         assert_eq!(format_bytes(100 * 1024 * 1024), "100.0 MiB");
+    }
+
+    #[test]
+    fn age_key_orders_sequence_after_first_backup() {
+        let first = age_key(Path::new("inventory-20261204T020000Z.db.zst.gpg"));
+        let second = age_key(Path::new("inventory-20261204T020000Z-2.db.zst.gpg"));
+        let later = age_key(Path::new("inventory-20261204T020001Z.db.zst.gpg"));
+        assert!(first < second);
+        assert!(second < later);
     }
 
     #[test]

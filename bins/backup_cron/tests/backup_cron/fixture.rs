@@ -190,7 +190,7 @@ impl Fixture {
             .map(|entry| entry.unwrap().path())
             .filter(|path| path.to_string_lossy().ends_with(suffix))
             .collect();
-        files.sort();
+        files.sort_by_key(|path| age_key(path, suffix));
         files
     }
 }
@@ -221,6 +221,17 @@ impl std::fmt::Debug for Run {
 impl Run {
     pub fn assert_code(&self, code: i32) {
         assert_eq!(self.code, Some(code), "{self:?}");
+    }
+}
+
+/// Orders backups of one second by sequence: `NAME-20261204T020000Z` comes before `...Z-2`,
+/// although `-` sorts before `.` in a plain name comparison.
+fn age_key(path: &Path, suffix: &str) -> (String, u32) {
+    let name = path.file_name().unwrap().to_string_lossy();
+    let stem = name.strip_suffix(suffix).unwrap_or(&name);
+    match stem.rsplit_once("Z-") {
+        Some((time, sequence)) => (format!("{time}Z"), sequence.parse().unwrap_or(0)),
+        None => (stem.to_owned(), 1),
     }
 }
 
