@@ -46,7 +46,7 @@ pub enum ConfigError {
         key: String,
         /// Where the key was found.
         origin: String,
-        /// The most similar known key, if any.
+        /// The closest known key, if any.
         suggestion: Option<String>,
     },
     /// An `INVGUARD_` environment variable that matches no key.
@@ -54,7 +54,7 @@ pub enum ConfigError {
     UnknownVariable {
         /// The variable name.
         name: String,
-        /// The most similar known variable, if any.
+        /// The closest known variable, if any.
         suggestion: Option<String>,
     },
     /// A `[jobs.<name>]` table or variable for a job that does not exist.
@@ -105,7 +105,7 @@ pub enum ConfigError {
         /// The key that is missing.
         missing: String,
     },
-    /// A file that holds a secret could not be read.
+    /// A file that contains a secret could not be read.
     #[error("failed to read the file named by {key}")]
     ReadSecret {
         /// The key that names the file.
@@ -116,7 +116,7 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// A file that holds a secret is empty.
+    /// A file that contains a secret is empty.
     #[error(
         "{key} {path} is empty: write the secret into the file (one trailing newline is ignored)"
     )]
@@ -126,7 +126,7 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
-    /// A file that holds a secret has a line break inside the secret.
+    /// A file that contains a secret has a line break inside the secret.
     #[error(
         "{key} {path} contains a line break after the first line: keep the secret on one line, \
          because `gpg --passphrase-fd` and HTTP headers read only one line"

@@ -19,13 +19,13 @@ pub struct Config {
     pub timezone: Tz,
     /// The live database that is backed up.
     pub database: DatabaseConfig,
-    /// Where and how backups are written.
+    /// Backup directory and pipeline settings.
     pub backup: BackupConfig,
-    /// How backups are encrypted and which secrets can decrypt them.
+    /// Encryption mode and the secrets that can decrypt backups.
     pub encryption: EncryptionConfig,
-    /// How thoroughly a backup is checked by default.
+    /// Default verification level.
     pub verify: VerifyConfig,
-    /// Which backups cleanup keeps.
+    /// Retention policy that cleanup applies.
     pub retention: RetentionConfig,
     /// The InvGuard backend API.
     pub api: ApiConfig,
@@ -33,7 +33,7 @@ pub struct Config {
     pub monitor: MonitorConfig,
     /// Scheduled jobs of the daemon.
     pub jobs: JobsConfig,
-    /// Where daemon state, heartbeat and alert state live.
+    /// Location of daemon state, heartbeat and alert state.
     pub state: StateConfig,
     /// Log level and format.
     pub log: LogConfig,
@@ -51,7 +51,7 @@ pub struct DatabaseConfig {
 /// `[backup]`: the backup directory and pipeline settings.
 #[derive(Debug, Clone)]
 pub struct BackupConfig {
-    /// Directory that holds the backups (`BACKUP_PATH`, default `/app/backups`).
+    /// Directory that contains the backups (`BACKUP_PATH`, default `/app/backups`).
     pub dir: PathBuf,
     /// Directory for temporary plaintext files, mode 0700 (default `<dir>/.invguard-tmp`).
     pub temp_dir: PathBuf,
