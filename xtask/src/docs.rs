@@ -177,8 +177,6 @@ fn escape_cell(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
     use super::*;
 
     #[test]
@@ -201,27 +199,6 @@ mod tests {
         let api = names.iter().position(|name| *name == "api").unwrap();
         assert!(retention < api, "sections in order {names:?}");
         assert_eq!(names[0], "", "top-level keys first in {names:?}");
-    }
-
-    #[test]
-    fn example_config_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        let passphrase_file = dir.path().join("passphrase");
-        fs_err::write(&passphrase_file, "example passphrase\n").unwrap();
-        fs_err::set_permissions(&passphrase_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let env = [
-            ("GPG_PASSPHRASE_FILE".to_owned(), passphrase_file.display().to_string()),
-            ("TZ".to_owned(), "UTC".to_owned()),
-        ];
-        let options = invguard_config::LoadOptions {
-            file: Some(crate::tidy::workspace_root().join("config.example.toml")),
-            env: Some(env.into_iter().collect()),
-        };
-
-        let loaded = invguard_config::Config::load(&options).unwrap();
-
-        assert_eq!(loaded.warnings, Vec::<String>::new());
-        assert_eq!(loaded.config.database.path, Path::new("/app/data/inventory.db"));
     }
 
     #[test]

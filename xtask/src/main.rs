@@ -11,6 +11,8 @@ mod bench_restore;
 mod demo;
 mod dist;
 mod docs;
+#[cfg(test)]
+mod examples;
 mod inventory;
 mod tidy;
 mod tools;
