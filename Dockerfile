@@ -11,8 +11,11 @@
 # (Compose `user:`) and make the backup and state volumes writable by it.
 
 # --- Build stage -------------------------------------------------------------------------------
-# Keep the Rust version in step with rust-toolchain.toml (`cargo xtask tidy` checks it).
-FROM rust:1.95-bookworm AS build
+# The Rust version is the one of rust-toolchain.toml (`cargo xtask tidy` checks it). Both stages
+# use Debian bookworm, so the binaries find the glibc they were linked against. Tags can be
+# re-pushed with security updates; to freeze an image exactly, append its digest
+# (`FROM debian:bookworm-slim@sha256:...`) from `docker buildx imagetools inspect`.
+FROM rust:1.95.0-bookworm AS build
 
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./

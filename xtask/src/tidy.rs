@@ -12,7 +12,8 @@
 //!   check; this one only catches `std::fs` functions without compiling);
 //! - every dependency in a `Cargo.toml` is referenced from the sources that may use it;
 //! - `docs/configuration.md` matches the configuration key registry;
-//! - relative links in the Markdown docs point to files that exist;
+//! - relative links in the Markdown docs point to files that exist, and README.md links every
+//!   file in `docs/`;
 //! - the Dockerfile, the systemd units and the release bundle name binaries and files that exist.
 //!
 //! `cargo xtask tidy` also runs `cargo fmt --check`, `cargo clippy -D warnings` on all targets
@@ -115,6 +116,7 @@ pub(crate) fn source_checks(root: &Path) -> Result<Vec<Problem>> {
     problems.extend(check_unused_dependencies(&packages, &sources));
     problems.extend(check_generated_docs(root)?);
     problems.extend(check_markdown_links(root)?);
+    problems.extend(check_readme_links_docs(root)?);
     problems.extend(check_dockerfile(root, &packages)?);
     problems.extend(check_release_files(root, &packages)?);
     Ok(problems)
@@ -620,6 +622,24 @@ fn check_markdown_links(root: &Path) -> Result<Vec<Problem>> {
             }
         }
     }
+    Ok(problems)
+}
+
+/// Checks that README.md links every Markdown file in `docs/`, so a newcomer finds each one.
+fn check_readme_links_docs(root: &Path) -> Result<Vec<Problem>> {
+    let readme = Path::new("README.md");
+    let text = fs_err::read_to_string(root.join(readme))?;
+    let linked: BTreeSet<&str> = text.lines().flat_map(link_targets).collect();
+
+    let mut docs = Vec::new();
+    if root.join("docs").is_dir() {
+        collect_files(root, Path::new("docs"), "md", &mut docs)?;
+    }
+    let problems = docs
+        .iter()
+        .filter(|doc| !doc.to_str().is_some_and(|doc| linked.contains(doc)))
+        .map(|doc| Problem::file(readme, format!("no link to {}", doc.display())))
+        .collect();
     Ok(problems)
 }
 
