@@ -1,19 +1,17 @@
 //! Logging set-up: `tracing` events to stderr, as text or JSON.
 //!
-//! The level comes from `[log] level` (`LOG_LEVEL`), moved up by `-v` and down by `-q`. The
-//! `pgp` target is always capped at `warn`, because rPGP logs key material at debug level.
+//! The level comes from `[log] level` (`LOG_LEVEL`), moved up by `-v` and down by `-q`.
+//! [`invguard_config::filter_directives`] caps the targets that can log secrets at `warn`:
+//! rPGP logs key material and ureq logs ping URLs at debug level.
 
 use std::io::IsTerminal;
 
-use invguard_config::{LogConfig, LogFormat, LogLevel};
+use invguard_config::{LogConfig, LogFormat, filter_directives};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormatArg;
 use crate::progress::LogWriter;
-
-/// The most verbose level the `pgp` target may log at.
-const PGP_MAX_LEVEL: LevelFilter = LevelFilter::WARN;
 
 /// Logging settings after the command line is applied to the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -33,15 +31,12 @@ impl LogSettings {
             Some(LogFormatArg::Json) => LogFormat::Json,
             None => config.format,
         };
-        LogSettings { level: shift(configured_level(config.level), steps), format }
+        LogSettings { level: config.level_with_verbosity(steps), format }
     }
 
-    /// Builds the filter: the chosen level everywhere, at most `warn` for `pgp`.
+    /// Builds the filter: the chosen level everywhere, at most `warn` for the secret targets.
     pub fn filter(&self) -> EnvFilter {
-        let pgp = self.level.min(PGP_MAX_LEVEL);
-        // The default directive applies only when no directive is given, so the level is
-        // written out beside the `pgp` cap.
-        EnvFilter::builder().parse_lossy(format!("{},pgp={pgp}", self.level))
+        EnvFilter::builder().parse_lossy(filter_directives(self.level))
     }
 }
 
@@ -62,35 +57,11 @@ pub fn init(settings: LogSettings) {
     }
 }
 
-/// Maps the level names of the original service onto tracing levels.
-fn configured_level(level: LogLevel) -> LevelFilter {
-    match level {
-        LogLevel::Debug => LevelFilter::DEBUG,
-        LogLevel::Info => LevelFilter::INFO,
-        LogLevel::Warning => LevelFilter::WARN,
-        LogLevel::Error | LogLevel::Critical => LevelFilter::ERROR,
-    }
-}
-
-/// Moves `level` by `steps` towards trace (positive) or off (negative), clamped at both ends.
-fn shift(level: LevelFilter, steps: i16) -> LevelFilter {
-    const ORDER: [LevelFilter; 6] = [
-        LevelFilter::OFF,
-        LevelFilter::ERROR,
-        LevelFilter::WARN,
-        LevelFilter::INFO,
-        LevelFilter::DEBUG,
-        LevelFilter::TRACE,
-    ];
-
-    let index = ORDER.iter().position(|l| *l == level).unwrap_or(3) as i16;
-    let shifted = (index + steps).clamp(1, ORDER.len() as i16 - 1);
-    ORDER[shifted as usize]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use invguard_config::LogLevel;
 
     fn settings(level: LogLevel, verbose: u8, quiet: u8) -> LogSettings {
         let config = LogConfig { level, format: LogFormat::Text };
@@ -116,9 +87,10 @@ mod tests {
     }
 
     #[test]
-    fn filter_caps_pgp_at_warn_when_tracing() {
+    fn filter_caps_pgp_and_ureq_at_warn_when_tracing() {
         let filter = settings(LogLevel::Debug, 2, 0).filter().to_string();
         assert!(filter.contains("pgp=warn"), "{filter}");
+        assert!(filter.contains("ureq=warn"), "{filter}");
         assert!(filter.contains("trace"), "{filter}");
     }
 

@@ -10,7 +10,7 @@ use invguard_config::{EncryptionMode, VerifyLevel};
 use invguard_crypto::DecryptionKeys;
 use sha2::{Digest as _, Sha256};
 
-use super::support::{GnupgHome, PASSPHRASE, Setup, check_database, run};
+use super::support::{GnupgHome, PASSPHRASE, Setup, check_database};
 
 /// Runs `gpg ... --decrypt backup | zstd -d -o output` and returns the output bytes.
 fn gpg_zstd_decrypt(gnupg: &GnupgHome, extra: &[&str], backup: &Path, output: &Path) -> Vec<u8> {
@@ -63,21 +63,11 @@ fn backup_public_key_decrypts_with_gpg() {
     let setup = Setup::new(1_000);
     let gnupg = GnupgHome::new();
     let uid = "InvGuard Test <backup@example.invalid>";
-    run(gnupg.gpg().args([
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        uid,
-        "future-default",
-        "default",
-        "never",
-    ]));
+    gnupg.generate_key(uid, "never");
     let public_key = setup.root.path().join("public.asc");
-    fs_err::write(&public_key, run(gnupg.gpg().args(["--armor", "--export", uid]))).unwrap();
+    gnupg.export_public_key(uid, &public_key);
     let secret_key = setup.root.path().join("secret.asc");
-    let exported =
-        run(gnupg.gpg().args(["--passphrase", "", "--armor", "--export-secret-keys", uid]));
-    fs_err::write(&secret_key, exported).unwrap();
+    gnupg.export_secret_key(uid, &secret_key);
 
     let mut config = setup.config();
     config.encryption.mode = EncryptionMode::PublicKey;
@@ -110,17 +100,9 @@ fn backup_passphrase_with_recipient_decrypts_both_ways() {
     let gnupg = GnupgHome::new();
     let uid = "InvGuard Expiring <expiring@example.invalid>";
     // The key expires in 10 days, inside the 30-day warning window.
-    run(gnupg.gpg().args([
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        uid,
-        "future-default",
-        "default",
-        "10d",
-    ]));
+    gnupg.generate_key(uid, "10d");
     let public_key = setup.root.path().join("public.asc");
-    fs_err::write(&public_key, run(gnupg.gpg().args(["--armor", "--export", uid]))).unwrap();
+    gnupg.export_public_key(uid, &public_key);
 
     let mut config = setup.config();
     config.encryption.recipients = vec![public_key];

@@ -145,6 +145,25 @@ impl GnupgHome {
         ]);
         command
     }
+
+    /// Generates a key pair for `user_id` with GnuPG's default algorithms and no passphrase;
+    /// `expire` is `never` or a period such as `10d`.
+    pub fn generate_key(&self, user_id: &str, expire: &str) {
+        let args = ["--quick-gen-key", user_id, "future-default", "default", expire];
+        run(self.gpg().args(["--passphrase", ""]).args(args));
+    }
+
+    /// Writes the armored public key of `user_id` to `path`.
+    pub fn export_public_key(&self, user_id: &str, path: &Path) {
+        let exported = run(self.gpg().args(["--armor", "--export", user_id]));
+        fs_err::write(path, exported).unwrap();
+    }
+
+    /// Writes the armored secret key of `user_id` to `path`.
+    pub fn export_secret_key(&self, user_id: &str, path: &Path) {
+        let args = ["--passphrase", "", "--armor", "--export-secret-keys", user_id];
+        fs_err::write(path, run(self.gpg().args(args))).unwrap();
+    }
 }
 
 impl Drop for GnupgHome {
