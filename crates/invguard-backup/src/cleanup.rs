@@ -3,13 +3,17 @@
 //!
 //! Only files this product wrote for the configured database are candidates: backups named
 //! `<database name>-<UTC time>[-N].db.zst[.gpg]` with their manifests, and leftovers of
-//! interrupted backups (`.partial` files, manifest temporary files). Legacy `*.gpg` backups of
-//! the Python service are candidates only with `include_legacy = true`. Everything else is
-//! left alone: other files (logged at debug), symbolic links (never followed or deleted),
-//! directories such as the temporary and state directories, the lock file, and backups of
-//! other databases. A manifest without its backup is reported and kept. A manifest that cannot be
-//! read (unknown `format_version`, invalid JSON) stops cleanup before anything is deleted,
-//! because a plan made without that backup could be wrong.
+//! interrupted backups (`.partial` files, manifest temporary files). Legacy backups of the
+//! Python service are candidates only with `include_legacy = true`, and only when their name
+//! starts with the database name and a separator and carries a date (see [`is_legacy`]);
+//! other `*.gpg` files are reported and left alone. Everything else is left alone too: other
+//! files (logged at debug), symbolic links (never followed or deleted), directories such as
+//! the temporary and state directories, the lock file, and backups of other databases. A
+//! manifest without its backup is reported and kept.
+//!
+//! A backup whose manifest cannot be read (invalid JSON, an unknown `format_version`, an I/O
+//! error) is reported, never deleted, and never counts as good: the plan is made over the
+//! other backups, so the newest verified one among them and `min_keep` verified ones stay.
 //!
 //! # Atomicity
 //!
@@ -29,7 +33,7 @@ use std::io::{self, Read as _};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use invguard_config::Config;
 
 use crate::files::fsync_dir;
@@ -37,7 +41,7 @@ use crate::lock::LOCK_FILE_NAME;
 use crate::manifest::{Manifest, VerificationResult};
 use crate::names::{BackupName, MANIFEST_EXTENSION, MANIFEST_TEMP_EXTENSION, PARTIAL_EXTENSION};
 use crate::retention::{Candidate, RetentionPlan, RetentionPolicy, VerifyState};
-use crate::{BackupError, DirLock};
+use crate::{BackupError, DirLock, Writer};
 
 /// Extension of the backups of the Python service.
 const LEGACY_EXTENSION: &str = ".gpg";
@@ -56,7 +60,23 @@ pub struct CleanupPlan {
     leftover_bytes: HashMap<String, u64>,
     /// Manifests whose backup file is missing; reported, never deleted.
     pub orphan_manifests: Vec<String>,
+    /// Backups whose manifest cannot be read; reported, never deleted, never counted as good.
+    pub unreadable: Vec<UnreadableBackup>,
+    /// `*.gpg` files not named like a backup of the Python service for this database;
+    /// reported, never deleted.
+    pub other_gpg_files: Vec<String>,
     files: HashMap<String, BackupFiles>,
+}
+
+/// A backup whose manifest cannot be read, which cleanup leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableBackup {
+    /// The backup file name.
+    pub name: String,
+    /// Its manifest file name.
+    pub manifest: String,
+    /// Why the manifest cannot be read, in words.
+    pub reason: String,
 }
 
 /// The files of one backup and their sizes.
@@ -73,11 +93,16 @@ pub struct CleanupReport {
     pub plan: CleanupPlan,
     /// Backups deleted, newest first (empty for a dry run).
     pub deleted: Vec<String>,
+    /// Leftovers of interrupted backups that were removed (empty for a dry run).
+    pub leftovers_removed: Vec<String>,
     /// Bytes freed: backup files, their manifests and leftovers. For a dry run, the bytes a
     /// real run would free.
     pub freed_bytes: u64,
     /// Whether this was a dry run that deleted nothing.
     pub dry_run: bool,
+    /// The writer that held the directory lock during a dry run, which then read the directory
+    /// without the lock; its plan may change once the writer finishes.
+    pub beside_writer: Option<Writer>,
 }
 
 impl CleanupPlan {
@@ -98,22 +123,36 @@ impl CleanupPlan {
 
 /// Runs cleanup for `config`: plans, and unless `dry_run` deletes.
 ///
-/// Takes the lock of the backup directory, shared for a dry run and exclusive (operation
-/// `cleanup`) otherwise.
+/// Takes the lock of the backup directory exclusively (operation `cleanup`) to delete. A dry
+/// run only reads: it takes the lock shared, or, while a writer holds it, reads without it and
+/// names the writer in [`CleanupReport::beside_writer`]. Its plan then leaves out the
+/// leftovers, which may be the writer's files in progress.
 ///
 /// # Errors
 ///
-/// [`BackupError::Locked`] when another run holds the lock,
+/// [`BackupError::Locked`] when another run holds the lock (not for a dry run),
 /// [`BackupError::RetentionKeepsNothing`] for an invalid policy, or an I/O error. A deletion
 /// that fails stops the run; what was deleted before stays deleted and the directory stays
 /// consistent.
 pub fn cleanup(config: &Config, dry_run: bool) -> Result<CleanupReport, BackupError> {
     let dir = &config.backup.dir;
     if dry_run {
-        let _lock = DirLock::shared(dir, "cleanup")?;
-        let plan = plan_cleanup(config)?;
+        let access = DirLock::shared_or_writer(dir, "cleanup")?;
+        let mut plan = plan_cleanup(config)?;
+        let beside_writer = access.writer().cloned();
+        if beside_writer.is_some() {
+            plan.leftovers.clear();
+            plan.leftover_bytes.clear();
+        }
         let freed_bytes = plan.bytes_to_free();
-        return Ok(CleanupReport { plan, deleted: Vec::new(), freed_bytes, dry_run });
+        return Ok(CleanupReport {
+            plan,
+            deleted: Vec::new(),
+            leftovers_removed: Vec::new(),
+            freed_bytes,
+            dry_run,
+            beside_writer,
+        });
     }
 
     let lock = DirLock::exclusive(dir, "cleanup")?;
@@ -131,22 +170,39 @@ pub fn apply_retention(config: &Config, _lock: &DirLock) -> Result<CleanupReport
     let plan = plan_cleanup(config)?;
     let mut freed_bytes = 0;
     let mut deleted = Vec::new();
+    let mut leftovers_removed = Vec::new();
 
     for name in &plan.leftovers {
         let bytes = plan.leftover_bytes.get(name).copied().unwrap_or_default();
-        freed_bytes += remove(&plan.dir.join(name), bytes)?;
+        if remove(&plan.dir.join(name))? {
+            freed_bytes += bytes;
+            leftovers_removed.push(name.clone());
+        }
     }
     for decision in plan.retention.deleted() {
         let name = &decision.candidate.name;
         freed_bytes += delete_backup(&plan, name)?;
         deleted.push(name.clone());
     }
-    if freed_bytes > 0 || !deleted.is_empty() {
+    if !leftovers_removed.is_empty() || !deleted.is_empty() {
         fsync_dir(&plan.dir)?;
     }
 
-    tracing::debug!(dir = %plan.dir.display(), deleted = deleted.len(), freed_bytes, "cleanup finished");
-    Ok(CleanupReport { plan, deleted, freed_bytes, dry_run: false })
+    tracing::debug!(
+        dir = %plan.dir.display(),
+        deleted = deleted.len(),
+        leftovers = leftovers_removed.len(),
+        freed_bytes,
+        "cleanup finished"
+    );
+    Ok(CleanupReport {
+        plan,
+        deleted,
+        leftovers_removed,
+        freed_bytes,
+        dry_run: false,
+        beside_writer: None,
+    })
 }
 
 /// Scans the backup directory of `config` and plans cleanup without deleting anything.
@@ -155,9 +211,9 @@ pub fn apply_retention(config: &Config, _lock: &DirLock) -> Result<CleanupReport
 ///
 /// # Errors
 ///
-/// [`BackupError::RetentionKeepsNothing`] for an invalid policy,
-/// [`BackupError::UnknownManifestVersion`] or [`BackupError::ManifestInvalid`] for a manifest
-/// that cannot be read, or an I/O error reading the directory.
+/// [`BackupError::RetentionKeepsNothing`] for an invalid policy, or an I/O error reading the
+/// directory. A manifest that cannot be read is no error: its backup is in
+/// [`CleanupPlan::unreadable`].
 pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
     let policy = RetentionPolicy::from_config(&config.retention, config.timezone)?;
     let dir = config.backup.dir.clone();
@@ -171,6 +227,8 @@ pub fn plan_cleanup(config: &Config) -> Result<CleanupPlan, BackupError> {
         leftovers: scan.leftovers,
         leftover_bytes: scan.leftover_bytes,
         orphan_manifests: scan.orphan_manifests,
+        unreadable: scan.unreadable,
+        other_gpg_files: scan.other_gpg_files,
         files: scan.files,
     })
 }
@@ -181,21 +239,24 @@ fn delete_backup(plan: &CleanupPlan, name: &str) -> Result<u64, BackupError> {
         return Ok(0);
     };
     let mut freed = 0;
-    if let Some((manifest, bytes)) = &files.manifest {
-        freed += remove(&plan.dir.join(manifest), *bytes)?;
+    if let Some((manifest, bytes)) = &files.manifest
+        && remove(&plan.dir.join(manifest))?
+    {
+        freed += bytes;
     }
-    freed += remove(&plan.dir.join(name), files.bytes)?;
+    if remove(&plan.dir.join(name))? {
+        freed += files.bytes;
+    }
 
     tracing::debug!(backup = name, "deleted backup");
     Ok(freed)
 }
 
-/// Removes a regular file of `bytes` bytes (its size when scanned) and returns the bytes freed;
-/// a file that is already gone frees nothing.
-fn remove(path: &Path, bytes: u64) -> Result<u64, BackupError> {
+/// Removes a regular file; returns false when it was already gone.
+fn remove(path: &Path) -> Result<bool, BackupError> {
     match fs_err::remove_file(path) {
-        Ok(()) => Ok(bytes),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(0),
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(error) => Err(BackupError::io_at(path, error)),
     }
 }
@@ -207,6 +268,8 @@ struct Scan {
     leftovers: Vec<String>,
     leftover_bytes: HashMap<String, u64>,
     orphan_manifests: Vec<String>,
+    unreadable: Vec<UnreadableBackup>,
+    other_gpg_files: Vec<String>,
     files: HashMap<String, BackupFiles>,
 }
 
@@ -243,7 +306,7 @@ fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
             if !stems_with_backup.contains(stem) {
                 scan.orphan_manifests.push(entry.name.clone());
             }
-        } else if is_legacy(name) {
+        } else if is_legacy(name, database) {
             scan.candidates.push(Candidate {
                 name: entry.name.clone(),
                 created_utc: entry.modified,
@@ -252,6 +315,12 @@ fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
             });
             scan.files
                 .insert(entry.name.clone(), BackupFiles { bytes: entry.bytes, manifest: None });
+        } else if is_visible_gpg(name) {
+            tracing::debug!(
+                file = name,
+                "not named like a backup of the Python service, left alone"
+            );
+            scan.other_gpg_files.push(entry.name.clone());
         } else {
             tracing::debug!(file = name, "not a backup of this database, left alone");
         }
@@ -259,10 +328,13 @@ fn scan_dir(dir: &Path, database: &str) -> Result<Scan, BackupError> {
 
     scan.orphan_manifests.sort();
     scan.leftovers.sort();
+    scan.unreadable.sort_by(|a, b| a.name.cmp(&b.name));
+    scan.other_gpg_files.sort();
     Ok(scan)
 }
 
-/// Adds one backup of the configured database to the scan, with its manifest if present.
+/// Adds one backup of the configured database to the scan, with its manifest if present. A
+/// backup whose manifest cannot be read is recorded as unreadable, not as a candidate.
 fn scan_backup(
     dir: &Path,
     entry: &Entry,
@@ -277,7 +349,16 @@ fn scan_backup(
     let mut verification = VerifyState::Unverified;
 
     if manifest_bytes.is_some() {
-        let manifest = read_manifest(&dir.join(&manifest_name), buffer)?;
+        let manifest = match read_manifest(&dir.join(&manifest_name), buffer) {
+            Ok(manifest) => manifest,
+            Err(error) => {
+                tracing::debug!(manifest = manifest_name, %error, "manifest cannot be read");
+                let reason = crate::list::manifest_problem(&error);
+                let name = entry.name.clone();
+                scan.unreadable.push(UnreadableBackup { name, manifest: manifest_name, reason });
+                return Ok(());
+            }
+        };
         created_utc = manifest.created_utc;
         verification = match manifest.verification.result {
             VerificationResult::Passed => VerifyState::Passed,
@@ -341,10 +422,42 @@ fn manifest_stem<'a>(name: &'a str, database: &str) -> Option<&'a str> {
     (backup.database == database).then(|| name.strip_suffix(MANIFEST_EXTENSION)).flatten()
 }
 
-/// Returns whether `name` is a backup of the Python service: a visible `*.gpg` file not named
-/// like this product's backups.
-fn is_legacy(name: &str) -> bool {
+/// Returns whether `name` is a visible `*.gpg` file not named like this product's backups.
+fn is_visible_gpg(name: &str) -> bool {
     name.ends_with(LEGACY_EXTENSION) && !name.starts_with('.') && BackupName::parse(name).is_none()
+}
+
+/// Returns whether `name` counts as a backup the Python service wrote for `database`, and so
+/// may be deleted with `include_legacy = true`.
+///
+/// The Python service's exact naming is not recorded, so the rule is narrow: a visible
+/// `*.gpg` file not named like this product's backups, whose name starts with the database
+/// name followed by `_`, `-` or `.`, and contains a valid date written `YYYYMMDD` (a run of
+/// exactly 8 digits, or the first 8 of a 14-digit `YYYYMMDDHHMMSS` run) or `YYYY-MM-DD`.
+/// `inventory_backup_20250101_020000.db.gpg` qualifies; `inventory-notes.gpg` and
+/// `keys-20250101.gpg` do not.
+fn is_legacy(name: &str, database: &str) -> bool {
+    let Some(rest) = name.strip_prefix(database) else {
+        return false;
+    };
+    is_visible_gpg(name) && rest.starts_with(['_', '-', '.']) && contains_date(rest)
+}
+
+/// Returns whether `text` contains a valid calendar date as `YYYYMMDD` or `YYYY-MM-DD`.
+fn contains_date(text: &str) -> bool {
+    let compact = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|digits| digits.len() == 8 || digits.len() == 14)
+        .any(|digits| NaiveDate::parse_from_str(&digits[..8], "%Y%m%d").is_ok());
+    let dashed = text.char_indices().any(|(start, _)| {
+        text.get(start..start + 10).is_some_and(|window| {
+            window.bytes().enumerate().all(|(i, byte)| match i {
+                4 | 7 => byte == b'-',
+                _ => byte.is_ascii_digit(),
+            }) && NaiveDate::parse_from_str(window, "%Y-%m-%d").is_ok()
+        })
+    });
+    compact || dashed
 }
 
 /// Returns whether `name` is a `.partial` backup file or a manifest temporary file of the
@@ -366,11 +479,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn is_legacy_accepts_only_foreign_visible_gpg_files() {
-        assert!(is_legacy("inventory_backup_20250101.db.gpg"));
-        assert!(!is_legacy("inventory-20261204T020000Z.db.zst.gpg"));
-        assert!(!is_legacy(".hidden.gpg"));
-        assert!(!is_legacy("notes.txt"));
+    fn is_legacy_needs_database_prefix_and_date() {
+        for legacy in [
+            "inventory_backup_20250101.db.gpg",
+            "inventory_backup_20250101_020000.db.gpg",
+            "inventory_20250101020000.db.gpg",
+            "inventory-2025-01-01.gpg",
+            "inventory.2025-01-01T02-00.db.gpg",
+        ] {
+            assert!(is_legacy(legacy, "inventory"), "{legacy}");
+        }
+        for other in [
+            "inventory-20261204T020000Z.db.zst.gpg",
+            ".inventory_backup_20250101.db.gpg",
+            "inventory_backup_20250101.txt",
+            "inventory-notes.gpg",
+            "inventory_backup_20251399.db.gpg",
+            "inventory_backup_2025010.db.gpg",
+            "inventoryx_20250101.db.gpg",
+            "keys-20250101.gpg",
+            "secrets.gpg",
+        ] {
+            assert!(!is_legacy(other, "inventory"), "{other}");
+        }
     }
 
     #[test]

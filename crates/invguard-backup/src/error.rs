@@ -128,37 +128,44 @@ pub enum BackupError {
     Config(#[from] invguard_config::ConfigError),
 
     /// A passphrase does not open a backup.
-    #[error("wrong passphrase for {path}: check the passphrase file (GPG_PASSPHRASE_FILE)")]
+    ///
+    /// The message is complete, so `crypto` is kept for inspection but is not the error's
+    /// [`source`](std::error::Error::source): printing the chain would repeat it.
+    #[error(
+        "wrong passphrase for {path}: none of the {} configured passphrase(s) opens it; check \
+         [encryption] passphrase_file and passphrase_files (GPG_PASSPHRASE_FILE)",
+        passphrases_tried(crypto)
+    )]
     WrongPassphrase {
         /// The backup file.
         path: PathBuf,
         /// The crypto error.
-        #[source]
-        source: CryptoError,
+        crypto: CryptoError,
     },
 
     /// No passphrase opens a backup, and the format cannot tell this from damage (backups
-    /// written by `gpg --symmetric`).
+    /// written by `gpg --symmetric`). Like [`BackupError::WrongPassphrase`], it has no source.
     #[error(
-        "wrong passphrase or corrupt data in {path}: check the passphrase file, and if it is \
-         right, use another copy of the backup"
+        "wrong passphrase or corrupt data in {path}: none of the {} configured passphrase(s) \
+         decrypts it; check the passphrase files, and if they are right, use another copy of \
+         the backup",
+        passphrases_tried(crypto)
     )]
     WrongPassphraseOrCorrupt {
         /// The backup file.
         path: PathBuf,
         /// The crypto error.
-        #[source]
-        source: CryptoError,
+        crypto: CryptoError,
     },
 
-    /// A backup is not OpenPGP data at all.
-    #[error("{path} is not an OpenPGP message: check that it is an encrypted backup")]
+    /// A backup is not OpenPGP data at all. Like [`BackupError::WrongPassphrase`], it has no
+    /// source.
+    #[error("{path} is not an encrypted OpenPGP message: check that it is a backup file")]
     NotOpenPgp {
         /// The backup file.
         path: PathBuf,
         /// The crypto error.
-        #[source]
-        source: CryptoError,
+        crypto: CryptoError,
     },
 
     /// A backup is damaged: a wrong integrity code, a truncated message or invalid data.
@@ -237,6 +244,15 @@ pub enum BackupError {
         known: u32,
     },
 
+    /// A listed backup's manifest could not be read; the listing kept the reason.
+    #[error("manifest {path} cannot be read ({reason}): restore it from another copy")]
+    ManifestUnreadable {
+        /// The manifest file.
+        path: PathBuf,
+        /// Why it cannot be read, in words.
+        reason: String,
+    },
+
     /// A manifest is not valid JSON of the expected shape.
     #[error("manifest {path} is invalid: restore it from another copy or delete the backup")]
     ManifestInvalid {
@@ -296,6 +312,18 @@ pub enum BackupError {
     RestoreTargetExists {
         /// The target path.
         path: PathBuf,
+    },
+
+    /// The directory of the restore target does not exist.
+    #[error(
+        "the directory {dir} of restore target {path} does not exist: create it first \
+         (mkdir -p {dir}) or choose a target in an existing directory"
+    )]
+    RestoreDirMissing {
+        /// The target path.
+        path: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
     },
 
     /// The restore target exists but is not a regular file.
@@ -416,20 +444,22 @@ impl BackupError {
     pub(crate) fn crypto(path: &Path, source: CryptoError) -> Self {
         let path = path.to_owned();
         match source {
-            CryptoError::WrongPassphrase { .. } => Self::WrongPassphrase { path, source },
+            CryptoError::WrongPassphrase { .. } => Self::WrongPassphrase { path, crypto: source },
             CryptoError::NotOpenPgp | CryptoError::NotEncrypted => {
-                Self::NotOpenPgp { path, source }
+                Self::NotOpenPgp { path, crypto: source }
             }
             CryptoError::WrongPassphraseOrCorrupt { .. } => {
-                Self::WrongPassphraseOrCorrupt { path, source }
+                Self::WrongPassphraseOrCorrupt { path, crypto: source }
             }
-            CryptoError::Corrupt { ref detail, .. } => {
+            // The detail goes into this message, so the source is rPGP's error rather than the
+            // crypto error, whose message would repeat the detail.
+            CryptoError::Corrupt { detail, source } => {
                 let detail = format!("{detail}; the file was damaged or modified");
-                Self::Corrupt { path, detail, source: Some(Box::new(source)) }
+                Self::Corrupt { path, detail, source: source.map(|pgp| pgp as _) }
             }
-            CryptoError::Truncated { .. } => {
+            CryptoError::Truncated { source } => {
                 let detail = "the OpenPGP message ends early; the file is truncated".to_owned();
-                Self::Corrupt { path, detail, source: Some(Box::new(source)) }
+                Self::Corrupt { path, detail, source: source.map(|pgp| pgp as _) }
             }
             CryptoError::Io(io) => Self::io_at(&path, io),
             source => Self::Crypto { path, source },
@@ -478,6 +508,15 @@ fn describe_skipped(skipped: &[crate::restore::SkippedBackup]) -> String {
     let reasons: Vec<String> =
         skipped.iter().map(|backup| format!("{}: {}", backup.name, backup.reason)).collect();
     format!(" ({})", reasons.join("; "))
+}
+
+/// The number of passphrases a decryption tried, from its crypto error.
+fn passphrases_tried(crypto: &CryptoError) -> usize {
+    match crypto {
+        CryptoError::WrongPassphrase { tried }
+        | CryptoError::WrongPassphraseOrCorrupt { tried } => *tried,
+        _ => 0,
+    }
 }
 
 fn display_pid(pid: Option<u32>) -> String {

@@ -93,7 +93,7 @@ pub use error::BackupError;
 pub use keys::{decryption_keys, encryption_keys, recipient_expiry_warnings};
 pub use leftovers::clean_leftovers;
 pub use list::{BackupEntry, VerificationSummary, list_backups};
-pub use lock::{DirLock, LOCK_FILE_NAME, lock_path};
+pub use lock::{DirLock, LOCK_FILE_NAME, ReadAccess, Writer, lock_path};
 pub use manifest::{
     CompressionInfo, DatabaseInfo, Digest, EncryptionInfo, EncryptionKind, FORMAT_VERSION,
     FileInfo, Manifest, SqliteInfo, Verification, VerificationLevel, VerificationResult,

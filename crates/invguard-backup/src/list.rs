@@ -1,12 +1,14 @@
-//! Listing the backups of a directory: manifests, legacy backups and incomplete backups.
+//! Listing the backups of a directory: manifests, legacy backups, incomplete backups and
+//! backups whose manifest cannot be read.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::manifest::utc_seconds;
-use crate::names::{BackupName, MANIFEST_EXTENSION};
+use crate::names::{BackupName, ENCRYPTED_EXTENSION, MANIFEST_EXTENSION, PLAIN_EXTENSION};
 use crate::pipeline::BackupFormat;
 use crate::{
     BackupError, EncryptionKind, Manifest, Verification, VerificationLevel, VerificationResult,
@@ -39,6 +41,10 @@ pub struct BackupEntry {
     /// A backup file in this product's naming without a manifest: its run did not finish, so
     /// it never counts as good.
     pub incomplete: bool,
+    /// Why the backup's manifest cannot be read (invalid JSON, an unknown `format_version`, an
+    /// I/O error). Such a backup never counts as good. When its backup file is missing too,
+    /// the entry is the manifest itself.
+    pub manifest_error: Option<String>,
     /// The backup file.
     #[serde(skip)]
     pub path: PathBuf,
@@ -97,14 +103,18 @@ impl BackupEntry {
 /// mtime), and backup files in this product's naming without a manifest (flagged
 /// `incomplete`). Partial and temporary files are not backups and are left out.
 ///
+/// A manifest that cannot be read (invalid JSON, an unknown `format_version`, an I/O error)
+/// does not stop the listing: its backup is listed with the reason in
+/// [`BackupEntry::manifest_error`], dated by the time in its name, and never counts as good.
+/// A manifest of an unknown version is never parsed as the version this build knows.
+///
 /// Takes no lock: hold [`DirLock::shared`](crate::DirLock::shared) (readers) or
-/// [`DirLock::exclusive`](crate::DirLock::exclusive) (writers) around it.
+/// [`DirLock::exclusive`](crate::DirLock::exclusive) (writers) around it, or accept that a
+/// writer may change the directory meanwhile. A file deleted during the listing is left out.
 ///
 /// # Errors
 ///
-/// An I/O error reading the directory, and the manifest errors of [`Manifest::read`]: a
-/// manifest of an unknown `format_version` fails the whole listing, because a decision made
-/// without that backup (retention, restore) could be wrong.
+/// An I/O error reading the directory or the metadata of a file in it.
 pub fn list_backups(dir: &Path) -> Result<Vec<BackupEntry>, BackupError> {
     let mut file_names = Vec::new();
     for entry in fs_err::read_dir(dir)? {
@@ -120,7 +130,7 @@ pub fn list_backups(dir: &Path) -> Result<Vec<BackupEntry>, BackupError> {
     let mut entries = Vec::new();
     for name in &file_names {
         if let Some(manifest_stem) = name.strip_suffix(MANIFEST_EXTENSION) {
-            if let Some(entry) = from_manifest(dir, name, manifest_stem)? {
+            if let Some(entry) = from_manifest(dir, name, manifest_stem, &file_names)? {
                 entries.push(entry);
             }
         } else if let Some(entry) = without_manifest(dir, name, &file_names)? {
@@ -141,9 +151,18 @@ fn from_manifest(
     dir: &Path,
     manifest_name: &str,
     stem: &str,
+    all_names: &[String],
 ) -> Result<Option<BackupEntry>, BackupError> {
     let manifest_path = dir.join(manifest_name);
-    let manifest = Manifest::read(&manifest_path)?;
+    let manifest = match Manifest::read(&manifest_path) {
+        Ok(manifest) => manifest,
+        Err(BackupError::Io(error)) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            tracing::debug!(manifest = %manifest_path.display(), %error, "manifest cannot be read");
+            let reason = manifest_problem(&error);
+            return unreadable_manifest(dir, manifest_name, stem, all_names, reason);
+        }
+    };
     let path = dir.join(&manifest.file.name);
 
     let size = match fs_err::metadata(&path) {
@@ -170,11 +189,79 @@ fn from_manifest(
         recipients: manifest.encryption.recipients.clone(),
         legacy: false,
         incomplete: false,
+        manifest_error: None,
         path,
         manifest_path: Some(manifest_path),
         parsed_name,
         manifest: Some(manifest),
     }))
+}
+
+/// Returns the entry of a backup whose manifest cannot be read: its backup file with the
+/// same stem, or the manifest itself when there is none.
+fn unreadable_manifest(
+    dir: &Path,
+    manifest_name: &str,
+    stem: &str,
+    all_names: &[String],
+    reason: String,
+) -> Result<Option<BackupEntry>, BackupError> {
+    let backup_name = [ENCRYPTED_EXTENSION, PLAIN_EXTENSION]
+        .map(|extension| format!("{stem}{extension}"))
+        .into_iter()
+        .find(|name| all_names.binary_search(name).is_ok());
+    let name = backup_name.unwrap_or_else(|| manifest_name.to_owned());
+    let path = dir.join(&name);
+    let Some(metadata) = metadata_if_present(&path)? else {
+        return Ok(None);
+    };
+
+    let parsed_name = BackupName::parse(&name);
+    let created_utc = match BackupName::parse_manifest(manifest_name) {
+        Some(parsed) => parsed.created_utc,
+        None => DateTime::<Utc>::from(metadata.modified()?),
+    };
+    Ok(Some(BackupEntry {
+        size: if name == manifest_name { 0 } else { metadata.len() },
+        name,
+        created_utc: crate::verify::whole_seconds(created_utc),
+        ciphertext_sha256: None,
+        compression_ratio: None,
+        verification: None,
+        rows_total: None,
+        encryption: None,
+        recipients: Vec::new(),
+        legacy: false,
+        incomplete: false,
+        manifest_error: Some(reason),
+        path,
+        manifest_path: Some(dir.join(manifest_name)),
+        manifest: None,
+        parsed_name,
+    }))
+}
+
+/// Describes why a manifest cannot be read, without its path (the listing names it).
+pub(crate) fn manifest_problem(error: &BackupError) -> String {
+    match error {
+        BackupError::UnknownManifestVersion { version, known, .. } => format!(
+            "format_version {version} is unknown to this version of invguard, which reads \
+             version {known}; upgrade invguard"
+        ),
+        BackupError::ManifestInvalid { source, .. } => format!("invalid JSON: {source}"),
+        BackupError::Io(source) => format!("cannot read it: {}", source.kind()),
+        other => other.to_string(),
+    }
+}
+
+/// Returns the metadata of `path`, or `None` when the file no longer exists (a writer running
+/// beside the listing deleted it).
+fn metadata_if_present(path: &Path) -> Result<Option<std::fs::Metadata>, BackupError> {
+    match fs_err::metadata(path) {
+        Ok(metadata) => Ok(Some(metadata)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(BackupError::io_at(path, error)),
+    }
 }
 
 /// Returns the entry of a legacy or incomplete backup, or `None` for a file that is not a
@@ -195,7 +282,9 @@ fn without_manifest(
     };
 
     let path = dir.join(name);
-    let metadata = fs_err::metadata(&path)?;
+    let Some(metadata) = metadata_if_present(&path)? else {
+        return Ok(None);
+    };
     let created_utc = match &parsed_name {
         Some(parsed) => parsed.created_utc,
         None => DateTime::<Utc>::from(metadata.modified()?),
@@ -218,6 +307,7 @@ fn without_manifest(
         recipients: Vec::new(),
         legacy,
         incomplete: !legacy,
+        manifest_error: None,
         path,
         manifest_path: None,
         manifest: None,

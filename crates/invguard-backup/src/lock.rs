@@ -2,9 +2,12 @@
 //!
 //! `<backup dir>/.invguard.lock` carries an OS file lock (`flock`). Writers (backup, cleanup,
 //! restore, manifest updates by verify) take it exclusively and record `pid=N operation=OP`
-//! in it; readers (list, monitor) take it shared. The file is never deleted: deleting a lock
-//! file while another process waits on it would let two writers in.
+//! in it; readers take it shared. Read-only commands that may run beside a writer (`list`,
+//! dry runs) use [`DirLock::shared_or_writer`], which goes on without the lock and names the
+//! writer. The file is never deleted: deleting a lock file while another process waits on it
+//! would let two writers in.
 
+use std::fmt;
 use std::fs::TryLockError;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
@@ -72,9 +75,66 @@ impl DirLock {
         Ok(Self { file, exclusive: false })
     }
 
+    /// Takes the lock of `dir` shared for the read-only `operation`, or, when a writer holds
+    /// it, returns that writer and takes no lock.
+    ///
+    /// For readers that may run beside a writer: manifests are replaced atomically, so a
+    /// reader sees each one whole, but the set of backups may change while it reads.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error when the lock file cannot be opened or locked.
+    pub fn shared_or_writer(dir: &Path, operation: &str) -> Result<ReadAccess, BackupError> {
+        match Self::shared(dir, operation) {
+            Ok(lock) => Ok(ReadAccess::Shared(lock)),
+            Err(BackupError::Locked { operation, pid }) => {
+                tracing::debug!(dir = %dir.display(), %operation, ?pid, "reading beside a writer");
+                Ok(ReadAccess::BesideWriter(Writer { operation, pid }))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Returns the path of the lock file.
     pub fn path(&self) -> &Path {
         self.file.path()
+    }
+}
+
+/// What [`DirLock::shared_or_writer`] got: the shared lock, or the writer holding the lock.
+#[derive(Debug)]
+pub enum ReadAccess {
+    /// The shared lock, held until dropped; no writer starts meanwhile.
+    Shared(DirLock),
+    /// No lock: a writer holds it, so what the reader sees may change.
+    BesideWriter(Writer),
+}
+
+impl ReadAccess {
+    /// Returns the writer that runs beside this reader, if any.
+    pub fn writer(&self) -> Option<&Writer> {
+        match self {
+            ReadAccess::Shared(_) => None,
+            ReadAccess::BesideWriter(writer) => Some(writer),
+        }
+    }
+}
+
+/// A process holding the exclusive lock, as its lock file records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// The operation, for example `backup`.
+    pub operation: String,
+    /// The process id, if it could be read.
+    pub pid: Option<u32>,
+}
+
+impl fmt::Display for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pid {
+            Some(pid) => write!(f, "a {} is running (pid {pid})", self.operation),
+            None => write!(f, "a {} is running", self.operation),
+        }
     }
 }
 
@@ -169,6 +229,23 @@ mod tests {
         drop(held);
         assert_eq!(fs_err::read_to_string(lock_path(dir.path())).unwrap(), "");
         assert!(lock_path(dir.path()).exists());
+    }
+
+    #[test]
+    fn shared_or_writer_names_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = DirLock::exclusive(dir.path(), "backup").unwrap();
+
+        let access = DirLock::shared_or_writer(dir.path(), "list").unwrap();
+
+        let writer = access.writer().unwrap();
+        assert_eq!(writer.operation, "backup");
+        assert_eq!(writer.pid, Some(std::process::id()));
+        assert_eq!(writer.to_string(), format!("a backup is running (pid {})", std::process::id()));
+        drop((access, held));
+        let access = DirLock::shared_or_writer(dir.path(), "list").unwrap();
+        assert!(matches!(access, ReadAccess::Shared(_)));
+        assert!(DirLock::exclusive(dir.path(), "backup").is_err());
     }
 
     #[test]

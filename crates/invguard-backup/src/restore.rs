@@ -12,8 +12,11 @@
 //! rename that keeps the replaced file's mode and owner. The live database (same device and
 //! inode as `[database] path`) is replaced only with [`TargetMode::InPlace`].
 //!
-//! Restores hold the backup directory lock, exclusive (operation `restore`) or shared for a
-//! dry run, so cleanup never deletes the backup being read.
+//! A restore holds the backup directory lock exclusively (operation `restore`), so cleanup
+//! never deletes the backup being read. A dry run writes nothing: it takes the lock shared,
+//! or, while a writer such as a backup holds it, reads without the lock and names the writer
+//! in [`RestoreReport::beside_writer`]. It also runs the read-only in-use checks on an
+//! existing target and reports what they find in [`RestoreReport::in_use`].
 
 mod check;
 mod in_use;
@@ -30,7 +33,7 @@ use invguard_crypto::DecryptionKeys;
 
 use crate::files::{fsync_dir, parent_of};
 use crate::pipeline::{DecodedBackup, decode_backup};
-use crate::{BackupError, CancelToken, Digest, DirLock, Progress};
+use crate::{BackupError, CancelToken, Digest, DirLock, Progress, ReadAccess, Writer};
 
 pub use in_use::InUse;
 pub use replace::MovedAside;
@@ -112,6 +115,13 @@ pub struct RestoreReport {
     pub action: TargetAction,
     /// Whether this was a dry run.
     pub dry_run: bool,
+    /// Dry run of an existing target: the process that the read-only in-use checks found using
+    /// it, which would make the real restore fail with [`BackupError::DatabaseInUse`]. `None`
+    /// when they found none, or when the target is new.
+    pub in_use: Option<InUse>,
+    /// Dry run: the writer that held the backup directory lock, beside which the dry run read
+    /// the backups without the lock.
+    pub beside_writer: Option<Writer>,
 }
 
 /// Restores the backup that `options` selects.
@@ -122,11 +132,13 @@ pub struct RestoreReport {
 ///
 /// - [`BackupError::Locked`] when another run holds the backup directory lock;
 /// - [`BackupError::RestoreTargetExists`], [`BackupError::RestoreTargetIsLive`],
-///   [`BackupError::NotLiveDatabase`] when the target does not fit `options.mode`;
+///   [`BackupError::NotLiveDatabase`] when the target does not fit `options.mode`, and
+///   [`BackupError::RestoreDirMissing`] when its directory does not exist;
 /// - [`BackupError::NoGoodBackup`] when `--latest` or `--before` finds no backup that passes;
 /// - the backup's own errors (corrupt, wrong passphrase, hash or row count mismatch, failed
 ///   SQLite check) for a named backup;
-/// - [`BackupError::DatabaseInUse`] when another process uses the database to replace.
+/// - [`BackupError::DatabaseInUse`] when another process uses the database to replace (a
+///   dry run reports it in [`RestoreReport::in_use`] instead).
 pub fn restore(
     config: &Config,
     keys: &DecryptionKeys,
@@ -134,34 +146,46 @@ pub fn restore(
     cancel: &CancelToken,
     progress: Option<&dyn Progress>,
 ) -> Result<RestoreReport, BackupError> {
-    let _lock = lock_backup_dir(&config.backup.dir, options.dry_run)?;
+    let access = lock_backup_dir(&config.backup.dir, options.dry_run)?;
 
     let target = resolve_target(config, options)?;
+    // The read-only checks run before the decoding, which can take minutes, so a restore that
+    // would be refused says so at once. A real restore checks again when it replaces the file.
+    let in_use = if target.exists { in_use::find_other_user(&target.path) } else { None };
+    if let Some(check) = &in_use
+        && !options.dry_run
+    {
+        return Err(BackupError::DatabaseInUse { path: target.path.clone(), check: check.clone() });
+    }
+
     let run = Run { config, keys, options, cancel, progress, target: &target };
     let (mut report, decoded) = run.decode_selected()?;
 
     if options.dry_run {
+        report.in_use = in_use;
+        report.beside_writer = access.writer().cloned();
         return Ok(report);
     }
     report.action = run.write(decoded.file)?;
     Ok(report)
 }
 
-/// Takes the backup directory lock: exclusive for a restore, shared for a dry run.
+/// Takes the backup directory lock: exclusive for a restore; for a dry run shared, or none
+/// beside a writer.
 ///
 /// A restore only reads the backup directory, so where the exclusive lock cannot be taken for
 /// a reason other than another run (a read-only mount, for example), the shared lock is
 /// enough: it still keeps cleanup from deleting the backup being read.
-fn lock_backup_dir(dir: &Path, dry_run: bool) -> Result<DirLock, BackupError> {
+fn lock_backup_dir(dir: &Path, dry_run: bool) -> Result<ReadAccess, BackupError> {
     if dry_run {
-        return DirLock::shared(dir, "restore");
+        return DirLock::shared_or_writer(dir, "restore");
     }
     match DirLock::exclusive(dir, "restore") {
-        Ok(lock) => Ok(lock),
+        Ok(lock) => Ok(ReadAccess::Shared(lock)),
         Err(error @ BackupError::Locked { .. }) => Err(error),
         Err(error) => {
             tracing::debug!(%error, "exclusive lock unavailable, taking the shared lock");
-            DirLock::shared(dir, "restore").map_err(|_| error)
+            DirLock::shared(dir, "restore").map(ReadAccess::Shared).map_err(|_| error)
         }
     }
 }
@@ -180,6 +204,14 @@ fn resolve_target(config: &Config, options: &RestoreOptions) -> Result<Target, B
     let requested = &options.target;
     let exists = fs_err::symlink_metadata(requested).is_ok();
     let path = if exists { fs_err::canonicalize(requested)? } else { requested.clone() };
+
+    let dir = parent_of(&path).to_owned();
+    let missing = |error: std::io::Error| {
+        matches!(error.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory)
+    };
+    if !exists && fs_err::metadata(&dir).is_err_and(missing) {
+        return Err(BackupError::RestoreDirMissing { path, dir });
+    }
 
     if exists && !fs_err::metadata(&path)?.is_file() {
         return Err(BackupError::RestoreTargetNotFile { path });
@@ -302,6 +334,8 @@ impl Run<'_> {
             target: self.target.path.clone(),
             action: self.planned_action(),
             dry_run: self.options.dry_run,
+            in_use: None,
+            beside_writer: None,
         };
         Ok((report, decoded))
     }

@@ -152,10 +152,15 @@ fn verify_entry(entry: &BackupEntry, checker: &Checker<'_>) -> VerifyOutcome {
     VerifyOutcome { backup, level, result, recorded }
 }
 
-/// Legacy backups are decrypted and checked with SQLite; incomplete ones fail.
+/// Legacy backups are decrypted and checked with SQLite; incomplete ones and those whose
+/// manifest cannot be read fail.
 fn verify_without_manifest(entry: &BackupEntry, checker: &Checker<'_>) -> VerifyOutcome {
     let backup = entry.path.clone();
     let level = checker.level.into();
+    if let (Some(reason), Some(path)) = (&entry.manifest_error, &entry.manifest_path) {
+        let error = BackupError::ManifestUnreadable { path: path.clone(), reason: reason.clone() };
+        return VerifyOutcome { backup, level, result: Err(error), recorded: false };
+    }
     if entry.incomplete {
         let error = BackupError::Incomplete { path: backup.clone() };
         return VerifyOutcome { backup, level, result: Err(error), recorded: false };

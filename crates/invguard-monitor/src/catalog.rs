@@ -19,6 +19,9 @@ pub enum Verification {
     Failed(Option<String>),
     /// No verification result, as for legacy backups without a manifest.
     Missing,
+    /// The manifest exists but cannot be read (invalid JSON, an unknown `format_version`), with
+    /// the reason. The backup never counts as verified.
+    Unreadable(String),
 }
 
 /// The facts about one backup that the checks use.
@@ -63,14 +66,15 @@ impl BackupCatalog for DirectoryCatalog {
 
 fn summarize(entry: &invguard_backup::BackupEntry) -> BackupSummary {
     // Only a manifest records a verification; legacy and incomplete backups have none.
-    let verification = match &entry.manifest {
-        Some(manifest) => match manifest.verification.result {
+    let verification = match (&entry.manifest, &entry.manifest_error) {
+        (Some(manifest), _) => match manifest.verification.result {
             VerificationResult::Passed => Verification::Passed,
             VerificationResult::Failed => {
                 Verification::Failed(manifest.verification.message.clone())
             }
         },
-        None => Verification::Missing,
+        (None, Some(reason)) => Verification::Unreadable(reason.clone()),
+        (None, None) => Verification::Missing,
     };
     BackupSummary {
         name: entry.name.clone(),

@@ -124,7 +124,8 @@ pub struct Metric {
     pub label: String,
     /// The measured value.
     pub value: f64,
-    /// Nagios unit of measure: `ms`, `%`, `B`, `GB`, `s` or empty for a plain number.
+    /// Nagios unit of measure, one the Nagios plugin guidelines define: `s`, `ms`, `%`, `B`,
+    /// `c`, or empty for a plain number.
     pub unit: &'static str,
     /// Warning threshold, if the check has one for this value.
     pub warn: Option<f64>,

@@ -27,28 +27,72 @@ pub fn run(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Renders one line per backup (action, local time, state, name, rules), the leftovers, and a
-/// summary with the bytes freed.
+/// Renders one line per backup (action, local time, state, name, rules), the backups and files
+/// left alone, the leftovers, and a summary with the bytes freed.
 pub fn render(report: &CleanupReport, timezone: Tz) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "policy: {}", report.plan.policy.describe_rules());
+    let plan = &report.plan;
+    let _ = writeln!(out, "policy: {}", plan.policy.describe_rules());
+    if let Some(writer) = &report.beside_writer {
+        let _ = writeln!(
+            out,
+            "note: {writer}, so this plan was made without the lock and may change when it \
+             finishes; its partial files are not shown as leftovers"
+        );
+    }
 
-    for decision in &report.plan.retention.decisions {
+    for decision in &plan.retention.decisions {
         let _ = writeln!(out, "{}", decision_line(decision, timezone));
     }
-    for leftover in &report.plan.leftovers {
+    for backup in &plan.unreadable {
+        let reason = format!("manifest unreadable: {}", backup.reason);
+        let _ = writeln!(
+            out,
+            "{:<6}  {:<20}  {:<10}  {}  ({reason})",
+            "keep", "", "unreadable", backup.name
+        );
+    }
+    for file in &plan.other_gpg_files {
+        let reason = "not named like a backup of the Python service for this database";
+        let _ = writeln!(out, "{:<6}  {:<20}  {:<10}  {file}  ({reason})", "keep", "", "other");
+    }
+    for leftover in &plan.leftovers {
         let _ = writeln!(out, "{:<6}  {:<20}  {:<10}  {leftover}", "delete", "", "leftover");
     }
 
-    let kept = report.plan.retention.kept().count();
-    let deleted = report.plan.retention.deleted().count();
-    let bytes = report.freed_bytes;
+    let kept = plan.retention.kept().count() + plan.unreadable.len();
+    let deleted = plan.retention.deleted().count();
+    let bytes = size(report.freed_bytes);
     if report.dry_run {
-        let _ = writeln!(out, "dry run: would keep {kept}, delete {deleted}, free {}", size(bytes));
+        let leftovers = count(plan.leftovers.len(), "leftover");
+        let _ = writeln!(
+            out,
+            "dry run: would keep {kept}, delete {deleted}, remove {leftovers}, free {bytes}"
+        );
     } else {
-        let _ = writeln!(out, "kept {kept}, deleted {deleted}, freed {}", size(bytes));
+        let leftovers = count(report.leftovers_removed.len(), "leftover");
+        let _ = writeln!(out, "kept {kept}, deleted {deleted}, removed {leftovers}, freed {bytes}");
+    }
+    if !plan.unreadable.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} never deleted and not counted as good: restore the manifest from another copy, \
+             or check the backup with `backup_cron verify` and delete it by hand",
+            count(plan.unreadable.len(), "backup with an unreadable manifest")
+        );
     }
     out
+}
+
+/// `1 leftover`, `2 leftovers`.
+fn count(number: usize, noun: &str) -> String {
+    match number {
+        1 => format!("1 {noun}"),
+        _ => match noun.split_once(' ') {
+            Some((first, rest)) => format!("{number} {first}s {rest}"),
+            None => format!("{number} {noun}s"),
+        },
+    }
 }
 
 fn decision_line(decision: &Decision, timezone: Tz) -> String {
@@ -150,7 +194,14 @@ mod tests {
         let _lock = DirLock::shared(&dir, "test").unwrap();
         let plan = plan_cleanup(&config).unwrap();
         let freed_bytes = plan.bytes_to_free();
-        let report = CleanupReport { plan, deleted: Vec::new(), freed_bytes, dry_run: true };
+        let report = CleanupReport {
+            plan,
+            deleted: Vec::new(),
+            leftovers_removed: Vec::new(),
+            freed_bytes,
+            dry_run: true,
+            beside_writer: None,
+        };
 
         let text = render(&report, chrono_tz::Europe::Berlin);
 

@@ -43,7 +43,8 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> anyhow::Result<Exit> {
         tracing::warn!(backup = %skipped.name, reason = %skipped.reason, "skipped a newer backup");
     }
     print(&render(&report, config.timezone));
-    Ok(Exit::Success)
+    // A dry run that finds the target in use fails like the real run would.
+    Ok(if report.in_use.is_some() { Exit::Failure } else { Exit::Success })
 }
 
 fn selection(args: &RestoreArgs, timezone: Tz) -> anyhow::Result<Selection> {
@@ -143,7 +144,33 @@ fn render_target(out: &mut String, report: &RestoreReport) {
         }
     }
     if report.dry_run {
+        render_dry_run_checks(out, report);
         let _ = writeln!(out, "dry run: nothing was written");
+    }
+}
+
+/// The dry run's findings that the real run could trip over: the in-use checks of an existing
+/// target, and a writer holding the backup directory lock.
+fn render_dry_run_checks(out: &mut String, report: &RestoreReport) {
+    if matches!(report.action, TargetAction::Replace { .. }) {
+        let _ = match &report.in_use {
+            Some(check) => writeln!(
+                out,
+                "in use:  {check}; the restore would be refused: stop the backend and every \
+                 other process using the database first"
+            ),
+            None => writeln!(
+                out,
+                "in use:  no other process has it open or locked (the SQLite lock check runs \
+                 only in the real restore)"
+            ),
+        };
+    }
+    if let Some(writer) = &report.beside_writer {
+        let _ = writeln!(
+            out,
+            "note:    {writer}; the real restore needs the directory lock, so run it after that"
+        );
     }
 }
 
@@ -178,6 +205,8 @@ mod tests {
             target: PathBuf::from("/app/data/inventory.db"),
             action,
             dry_run,
+            in_use: None,
+            beside_writer: None,
         }
     }
 
@@ -201,6 +230,22 @@ mod tests {
         let action = TargetAction::Replace { live: true, moved_aside: None };
 
         let text = render(&report(action, true), chrono_tz::Europe::Berlin);
+
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn render_dry_run_finding_database_in_use() {
+        let action = TargetAction::Replace { live: true, moved_aside: None };
+        let mut report = report(action, true);
+        report.in_use = Some(invguard_backup::restore::InUse::OpenFile {
+            pid: 4242,
+            path: PathBuf::from("/app/data/inventory.db-wal"),
+        });
+        report.beside_writer =
+            Some(invguard_backup::Writer { operation: "backup".to_owned(), pid: Some(4711) });
+
+        let text = render(&report, chrono_tz::Europe::Berlin);
 
         insta::assert_snapshot!(text);
     }

@@ -11,7 +11,9 @@
 //!    other connections have the database open.
 //!
 //! The first two checks need Linux `/proc` and are skipped elsewhere. Only the third sees
-//! connections of the calling process.
+//! connections of the calling process. The first two only read, so a dry run runs them
+//! through [`find_other_user`]; the third takes a lock that can create the `-wal` file, so
+//! only a real restore runs it.
 
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
@@ -79,13 +81,16 @@ pub(crate) struct ExclusiveLock {
 ///
 /// [`BackupError::DatabaseInUse`] naming the check that failed, or an SQLite or I/O error.
 pub(crate) fn lock_unused(database: &Path) -> Result<ExclusiveLock, BackupError> {
-    let files = database_files(database);
-
-    let in_use = find_open_file(&files).or_else(|| find_file_lock(&files));
-    if let Some(in_use) = in_use {
+    if let Some(in_use) = find_other_user(database) {
         return Err(BackupError::DatabaseInUse { path: database.to_owned(), check: in_use });
     }
     lock_exclusive(database)
+}
+
+/// Runs the two read-only checks (open files, file locks) and returns the first user found.
+pub(crate) fn find_other_user(database: &Path) -> Option<InUse> {
+    let files = database_files(database);
+    find_open_file(&files).or_else(|| find_file_lock(&files))
 }
 
 /// The database file and its `-wal` and `-shm` files that exist, with device and inode.

@@ -1,7 +1,12 @@
 //! Manifests and names: the documented format, unknown versions, names that never collide.
 
 use chrono::{TimeZone, Utc};
-use invguard_backup::{BackupError, BackupOptions, list_backups, run_backup};
+use invguard_backup::{
+    BackupError, BackupOptions, CancelToken, Manifest, VerifyTarget, list_backups, run_backup,
+    verify,
+};
+use invguard_config::VerifyLevel;
+use invguard_crypto::DecryptionKeys;
 
 use super::support::{Setup, redact};
 
@@ -51,20 +56,65 @@ fn backup_same_second_gets_sequence_suffix() {
 }
 
 #[test]
-fn list_rejects_unknown_manifest_version() {
+fn list_flags_unknown_manifest_version() {
     let setup = Setup::new(10);
-    let outcome = setup.backup_at_fixed_time(&setup.plain_config());
-    let text = fs_err::read_to_string(&outcome.manifest_path).unwrap();
+    let config = setup.plain_config();
+    let old = setup.backup_at_fixed_time(&config);
+    let newer = setup.backup(&config);
+    let text = fs_err::read_to_string(&old.manifest_path).unwrap();
     fs_err::write(
-        &outcome.manifest_path,
+        &old.manifest_path,
         text.replace("\"format_version\": 1", "\"format_version\": 7"),
     )
     .unwrap();
 
-    let error = list_backups(&setup.backups).unwrap_err();
+    let entries = list_backups(&setup.backups).unwrap();
 
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0].name, newer.manifest.file.name);
+    assert!(entries[0].is_verified());
+    let flagged = &entries[1];
+    assert_eq!(flagged.name, "inventory-20261204T020000Z.db.zst");
+    assert_eq!(flagged.created_utc, old.manifest.created_utc);
+    assert!(flagged.manifest.is_none(), "an unknown version must never be parsed");
+    assert!(!flagged.is_verified());
+    let reason = flagged.manifest_error.as_deref().unwrap();
+    assert!(reason.starts_with("format_version 7 is unknown"), "{reason}");
+    let error = Manifest::read(&old.manifest_path).unwrap_err();
     assert!(matches!(error, BackupError::UnknownManifestVersion { version: 7, .. }), "{error:?}");
     insta::assert_snapshot!(redact(&error.to_string(), setup.root.path()));
+}
+
+#[test]
+fn list_and_verify_all_go_on_past_corrupt_manifest() {
+    let setup = Setup::new(10);
+    let config = setup.plain_config();
+    let corrupt = setup.backup_at_fixed_time(&config);
+    let good = setup.backup(&config);
+    fs_err::write(&corrupt.manifest_path, b"{\"format_version\": 1, \"created_utc\": ").unwrap();
+
+    let entries = list_backups(&setup.backups).unwrap();
+    let outcomes = verify(
+        &config,
+        &VerifyTarget::All,
+        VerifyLevel::Quick,
+        &DecryptionKeys::default(),
+        &CancelToken::new(),
+    )
+    .unwrap();
+
+    let flagged = entries.iter().find(|entry| entry.manifest_error.is_some()).unwrap();
+    assert_eq!(flagged.path, corrupt.path);
+    assert!(flagged.manifest_error.as_deref().unwrap().starts_with("invalid JSON"));
+    assert_eq!(outcomes.len(), 2);
+    let failed: Vec<_> = outcomes.iter().filter(|outcome| !outcome.passed()).collect();
+    assert_eq!(failed.len(), 1, "{outcomes:?}");
+    assert_eq!(failed[0].backup, corrupt.path);
+    let message = failed[0].result.as_ref().unwrap_err().to_string();
+    assert!(message.contains("cannot be read (invalid JSON"), "{message}");
+    assert!(outcomes.iter().any(|outcome| outcome.backup == good.path && outcome.passed()));
+    let text = fs_err::read_to_string(&corrupt.manifest_path).unwrap();
+    assert_eq!(text, "{\"format_version\": 1, \"created_utc\": ", "verify must not rewrite it");
 }
 
 #[test]

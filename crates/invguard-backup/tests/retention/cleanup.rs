@@ -180,18 +180,113 @@ fn cleanup_removes_leftovers_and_reports_orphan_manifests() {
 }
 
 #[test]
-fn cleanup_stops_on_unknown_manifest_version() {
+fn cleanup_keeps_backup_with_unknown_manifest_version() {
     let (backups, names) = ten_days();
     let manifest = backups.dir.join(manifest_name(&names[5]));
     let text = fs_err::read_to_string(&manifest).unwrap();
     fs_err::write(&manifest, text.replace("\"format_version\": 1", "\"format_version\": 2"))
         .unwrap();
-    let before = backups.names();
 
+    let report = cleanup(&backups.config, false).unwrap();
+
+    assert_eq!(report.plan.unreadable.len(), 1);
+    assert_eq!(report.plan.unreadable[0].name, names[5]);
+    assert!(report.plan.unreadable[0].reason.contains("format_version 2"));
+    assert_eq!(report.deleted.len(), 6, "{:?}", report.deleted);
+    assert!(backups.dir.join(&names[5]).exists());
+    assert_eq!(fs_err::read_to_string(&manifest).unwrap().len(), text.len());
+    for name in &names[7..] {
+        assert!(backups.dir.join(name).exists(), "{name}");
+    }
+}
+
+#[test]
+fn cleanup_never_counts_corrupt_manifest_as_good() {
+    let mut backups = BackupDir::new();
+    backups.config.retention.keep_last = Some(1);
+    backups.config.retention.min_keep = 2;
+    let names: Vec<String> = (0..4).map(|n| backups.add_backup(day(n), PASSED, 100)).collect();
+    // The newest backup's manifest is damaged: it must neither be deleted nor count as one of
+    // the two verified backups min_keep asks for.
+    fs_err::write(backups.dir.join(manifest_name(&names[3])), b"{\"format_version\": 1,").unwrap();
+
+    let report = cleanup(&backups.config, false).unwrap();
+
+    assert_eq!(report.plan.unreadable.len(), 1);
+    assert!(report.plan.unreadable[0].reason.starts_with("invalid JSON"));
+    // Counted as good, the damaged backup would have let min_keep delete day 1 too.
+    assert_eq!(report.deleted, [names[0].clone()]);
+    assert!(backups.dir.join(&names[3]).exists());
+    assert!(backups.dir.join(manifest_name(&names[3])).exists());
+    assert!(backups.dir.join(&names[2]).exists());
+    assert!(backups.dir.join(&names[1]).exists());
+}
+
+#[test]
+fn cleanup_reports_removed_leftovers_separately() {
+    let mut backups = BackupDir::new();
+    backups.config.retention.keep_last = Some(3);
+    let name = backups.add_backup(day(0), PASSED, 100);
+    let partial = format!("{}.partial", name.replace("20260101", "20260102"));
+    backups.add_file(&partial, b"");
+
+    let report = cleanup(&backups.config, false).unwrap();
+
+    assert!(report.deleted.is_empty());
+    assert_eq!(report.leftovers_removed, [partial.as_str()]);
+    assert!(!backups.dir.join(&partial).exists());
+    let again = cleanup(&backups.config, false).unwrap();
+    assert!(again.leftovers_removed.is_empty());
+}
+
+#[test]
+fn cleanup_deletes_only_legacy_names_with_database_and_date() {
+    let (mut backups, _) = ten_days();
+    backups.config.retention.include_legacy = true;
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_704_074_400);
+    let names = [
+        "inventory_backup_20240101_020000.db.gpg",
+        "inventory-notes.gpg",
+        "keys-20240101.gpg",
+        "customer-export.gpg",
+    ];
+    for name in names {
+        let path = backups.add_file(name, b"gpg data");
+        fs_err::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+    }
+
+    let report = cleanup(&backups.config, false).unwrap();
+
+    assert!(report.deleted.contains(&names[0].to_owned()), "{:?}", report.deleted);
+    assert!(!backups.dir.join(names[0]).exists());
+    for name in &names[1..] {
+        assert!(backups.dir.join(name).exists(), "{name}");
+        assert!(!report.deleted.contains(&(*name).to_owned()), "{name}");
+    }
+    let mut reported = report.plan.other_gpg_files.clone();
+    reported.sort();
+    assert_eq!(reported, ["customer-export.gpg", "inventory-notes.gpg", "keys-20240101.gpg"]);
+}
+
+#[test]
+fn cleanup_dry_run_reads_beside_running_backup() {
+    let (backups, names) = ten_days();
+    let partial = format!("{}.partial", names[9].replace("20260110", "20260111"));
+    backups.add_file(&partial, b"the running backup's file");
+    let held = DirLock::exclusive(&backups.dir, "backup").unwrap();
+
+    let report = cleanup(&backups.config, true).unwrap();
+
+    let writer = report.beside_writer.as_ref().unwrap();
+    assert_eq!(writer.operation, "backup");
+    assert_eq!(writer.pid, Some(std::process::id()));
+    assert_eq!(report.plan.retention.deleted().count(), 7);
+    assert!(report.plan.leftovers.is_empty(), "{:?}", report.plan.leftovers);
+    assert!(backups.dir.join(&partial).exists());
     let error = cleanup(&backups.config, false).unwrap_err();
-
-    assert!(matches!(error, BackupError::UnknownManifestVersion { version: 2, .. }), "{error:?}");
-    assert_eq!(backups.names(), before);
+    assert!(matches!(error, BackupError::Locked { .. }), "{error:?}");
+    drop(held);
+    assert!(cleanup(&backups.config, true).unwrap().beside_writer.is_none());
 }
 
 #[test]

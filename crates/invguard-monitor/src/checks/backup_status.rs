@@ -1,5 +1,9 @@
 //! `backup_status`: the newest backup must have passed verification, and the newest verified
 //! backup must be younger than `backup_failure_hours`. Judged from manifests, not file times.
+//!
+//! A backup whose manifest cannot be read is left out of that judgement and named in the
+//! summary; it makes an otherwise healthy result a WARNING, because the operator must repair
+//! or remove it.
 
 use chrono::{DateTime, Utc};
 use invguard_config::Config;
@@ -28,13 +32,24 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
             return base(Level::Unknown, summary);
         }
     };
-    let Some(newest) = backups.first() else {
+    let (unreadable, readable): (Vec<&BackupSummary>, Vec<&BackupSummary>) = backups
+        .iter()
+        .partition(|backup| matches!(backup.verification, Verification::Unreadable(_)));
+    let Some(newest) = readable.first().copied() else {
         let summary = format!("no backups in {}", dir.display());
-        return base(Level::Critical, summary).detail("latest_backup", None::<String>);
+        let summary = with_unreadable(summary, &unreadable);
+        return base(Level::Critical, summary)
+            .detail("latest_backup", None::<String>)
+            .detail("unreadable_manifests", unreadable.len());
     };
 
-    let verified = backups.iter().find(|backup| backup.verification == Verification::Passed);
-    let (level, summary) = judge(newest, verified, limit_hours, now);
+    let verified =
+        readable.iter().copied().find(|backup| backup.verification == Verification::Passed);
+    let (mut level, summary) = judge(newest, verified, limit_hours, now);
+    if !unreadable.is_empty() {
+        level = level.max(Level::Warning);
+    }
+    let summary = with_unreadable(summary, &unreadable);
     let newest_age = age_hours(newest, now);
     let mut result = base(level, summary)
         .detail("latest_backup", newest.name.as_str())
@@ -42,7 +57,8 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
         .detail("backup_size_mb", round(newest.size as f64 / MIB, 2))
         .detail("rows_total", newest.rows_total)
         .detail("verification", verification_name(&newest.verification))
-        .detail("backup_count", backups.len());
+        .detail("backup_count", backups.len())
+        .detail("unreadable_manifests", unreadable.len());
 
     if let Some(verified) = verified {
         let verified_age = age_hours(verified, now);
@@ -50,8 +66,8 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
             .detail("latest_verified_backup", verified.name.as_str())
             .detail("verified_backup_age_hours", round(verified_age, 2))
             .metric(
-                Metric::new("verified_backup_age", round(verified_age, 2), "h")
-                    .crit(limit_hours)
+                Metric::new("verified_backup_age", (verified_age * 3600.0).round(), "s")
+                    .crit((limit_hours * 3600.0).round())
                     .range(Some(0.0), None),
             );
     }
@@ -88,6 +104,22 @@ fn judge(
     (Level::Ok, format!("newest verified backup {} is {age} hours old", verified.name))
 }
 
+/// Appends the backups whose manifest cannot be read to `summary`, the first by name.
+fn with_unreadable(summary: String, unreadable: &[&BackupSummary]) -> String {
+    let Some(first) = unreadable.first() else {
+        return summary;
+    };
+    let reason = match &first.verification {
+        Verification::Unreadable(reason) => reason.as_str(),
+        _ => "",
+    };
+    let others = match unreadable.len() {
+        1 => String::new(),
+        count => format!(" and {} more", count - 1),
+    };
+    format!("{summary}; manifest of {} unreadable ({reason}){others}", first.name)
+}
+
 fn age_hours(backup: &BackupSummary, now: DateTime<Utc>) -> f64 {
     (now - backup.created_utc).num_milliseconds() as f64 / 3_600_000.0
 }
@@ -97,5 +129,6 @@ fn verification_name(verification: &Verification) -> &'static str {
         Verification::Passed => "passed",
         Verification::Failed(_) => "failed",
         Verification::Missing => "none",
+        Verification::Unreadable(_) => "unreadable",
     }
 }

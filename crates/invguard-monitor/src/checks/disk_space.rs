@@ -100,9 +100,10 @@ fn report(
     for usage in usages {
         result = result
             .metric(
-                Metric::new(&format!("{}_free", usage.role), round(gb(usage.free_bytes), 3), "GB")
-                    .warn(config.monitor.disk_space_gb)
-                    .range(Some(0.0), Some(round(gb(usage.total_bytes), 3))),
+                // Bytes, because the Nagios plugin guidelines list B, KB, MB and TB but no GB.
+                Metric::new(&format!("{}_free", usage.role), usage.free_bytes as f64, "B")
+                    .warn((config.monitor.disk_space_gb * GIB).round())
+                    .range(Some(0.0), Some(usage.total_bytes as f64)),
             )
             .metric(
                 Metric::new(&format!("{}_used", usage.role), round(usage.used_percentage, 2), "%")

@@ -194,3 +194,40 @@ fn backup_status_legacy_only_is_critical() {
     );
     assert_eq!(result.details["verification"], "none");
 }
+
+#[test]
+fn backup_status_unreadable_manifest_warns_and_reports_verified() {
+    let fixture = fixture();
+    fixture.write_backup(t0() - TimeDelta::hours(2), "passed", 100);
+    fixture.write_backup(t0() - TimeDelta::hours(1), "passed", 100);
+    let manifest = fixture.backups().join("inventory-20261204T090000Z.manifest.json");
+    fs_err::write(&manifest, b"{\"format_version\": 1, \"created_utc\": ").unwrap();
+    let result = fixture.monitor().check(CheckName::BackupStatus, t0());
+
+    assert_eq!(result.level, Level::Warning, "{}", result.summary);
+    assert!(
+        result.summary.starts_with(
+            "newest verified backup inventory-20261204T080000Z.db.zst.gpg is 2 hours old; \
+             manifest of inventory-20261204T090000Z.db.zst.gpg unreadable (invalid JSON:"
+        ),
+        "{}",
+        result.summary
+    );
+    assert_eq!(result.details["latest_backup"], "inventory-20261204T080000Z.db.zst.gpg");
+    assert_eq!(result.details["unreadable_manifests"], 1);
+    assert_eq!(result.details["backup_count"], 2);
+}
+
+#[test]
+fn backup_status_unknown_manifest_version_is_not_read_as_verified() {
+    let fixture = fixture();
+    fixture.write_backup(t0() - TimeDelta::hours(1), "passed", 100);
+    let manifest = fixture.backups().join("inventory-20261204T090000Z.manifest.json");
+    let text = fs_err::read_to_string(&manifest).unwrap();
+    fs_err::write(&manifest, text.replace("\"format_version\":1", "\"format_version\":2")).unwrap();
+    let result = fixture.monitor().check(CheckName::BackupStatus, t0());
+
+    assert_eq!(result.level, Level::Critical, "{}", result.summary);
+    assert!(result.summary.contains("format_version 2 is unknown"), "{}", result.summary);
+    assert!(result.summary.starts_with("no backups in"), "{}", result.summary);
+}
