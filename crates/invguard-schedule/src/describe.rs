@@ -53,22 +53,43 @@ fn describe_time(expr: &CronExpr) -> (String, bool) {
     }
 
     let mut parts = Vec::new();
-    if expr.has_seconds {
-        parts.push(describe_unit(expr.seconds, CronField::Second, "second"));
+    // Whether the last part lists minutes, as in `at minute 0`, which needs `of every hour`.
+    let lists_minutes;
+    if has_second_field(expr) {
+        // The seconds come first and the minutes say which minutes they fall in.
+        let seconds = describe_unit(expr.seconds, CronField::Second, "second");
+        let minutes_full = expr.minutes.is_full(CronField::Minute);
+        lists_minutes = !minutes_full && full_step(expr.minutes, CronField::Minute).is_none();
+        if !minutes_full {
+            let minutes = describe_numbers(expr.minutes, CronField::Minute, "minute");
+            parts.push(format!("{seconds} of {minutes}"));
+        } else if seconds.starts_with("at ") {
+            parts.push(format!("{seconds} of every minute"));
+        } else {
+            parts.push(seconds);
+        }
+    } else {
+        let minutes = describe_unit(expr.minutes, CronField::Minute, "minute");
+        lists_minutes = minutes.starts_with("at ");
+        parts.push(minutes);
     }
-    if parts.is_empty() || !expr.minutes.is_full(CronField::Minute) {
-        parts.push(describe_unit(expr.minutes, CronField::Minute, "minute"));
-    }
+
     if !expr.hours.is_full(CronField::Hour) {
         parts.push(format!("past {}", describe_numbers(expr.hours, CronField::Hour, "hour")));
-    } else if parts.last().is_some_and(|part| part.starts_with("at ")) {
+    } else if lists_minutes {
         parts.push("of every hour".to_owned());
     }
     (parts.join(" "), false)
 }
 
+/// Whether the seconds field says more than `0`: a 6-field expression whose leading field is
+/// `0` runs at the same times as its 5-field form and is described as one.
+fn has_second_field(expr: &CronExpr) -> bool {
+    expr.has_seconds && expr.seconds.values() != [0]
+}
+
 fn list_times(expr: &CronExpr) -> Vec<String> {
-    let with_seconds = expr.seconds.values() != [0];
+    let with_seconds = has_second_field(expr);
     let mut times = Vec::new();
     for hour in expr.hours.values() {
         for minute in expr.minutes.values() {
@@ -197,6 +218,40 @@ fn join_words(words: Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn describe(expression: &str) -> String {
+        describe_cron(&CronExpr::parse(expression).unwrap())
+    }
+
+    #[test]
+    fn describe_cron_six_fields() {
+        let cases = [
+            ("50 * * * * *", "at second 50 of every minute"),
+            ("0,30 * * * * *", "at seconds 0 and 30 of every minute"),
+            ("* * * * * *", "every second"),
+            ("*/2 * * * * *", "every 2 seconds"),
+            ("0 * * * * *", "every minute"),
+            ("0 */5 * * * *", "every 5 minutes"),
+            ("30 */5 * * * *", "at second 30 of every 5th minute"),
+            ("*/10 0 * * * *", "every 10 seconds of minute 0 of every hour"),
+            ("15 10,40 * * * *", "at second 15 of minutes 10 and 40 of every hour"),
+            ("* 0 2 * * *", "every second of minute 0 past hour 2"),
+            ("50 * 9-17 * * 1-5", "at second 50 of every minute past hours 9-17 on Monday-Friday"),
+            ("0 0 2 * * *", "at 02:00 every day"),
+            ("30 0 2 * * *", "at 02:00:30 every day"),
+            ("0 0 * * * *", "at minute 0 of every hour"),
+        ];
+        for (expression, expected) in cases {
+            assert_eq!(describe(expression), expected, "{expression}");
+        }
+    }
+
+    #[test]
+    fn describe_cron_five_fields_unchanged_by_seconds_rule() {
+        assert_eq!(describe("0 * * * *"), "at minute 0 of every hour");
+        assert_eq!(describe("*/15 * * * *"), "every 15 minutes");
+        assert_eq!(describe("5 9-17 * * *"), "at minute 5 past hours 9-17");
+    }
 
     #[test]
     fn ranges_groups_consecutive_values() {
