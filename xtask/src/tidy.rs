@@ -14,7 +14,11 @@
 //! - `docs/configuration.md` matches the configuration key registry;
 //! - relative links in the Markdown docs point to files that exist, and README.md links every
 //!   file in `docs/`;
-//! - the Dockerfile, the systemd units and the release bundle name binaries and files that exist.
+//! - the Dockerfile, the systemd units and the release bundle name binaries and files that exist;
+//! - the Dockerfile builds with `--locked`, and its final stage runs the daemon as a non-root
+//!   user with a WORKDIR, volumes, the `backup_cron health` check, SIGTERM as stop signal and
+//!   gnupg and sqlite3 installed. No container engine runs here, so this static check is what
+//!   guards the image.
 //!
 //! `cargo xtask tidy` also runs `cargo fmt --check`, `cargo clippy -D warnings` on all targets
 //! and `cargo deny check licenses bans sources`. Outside CI, a missing cargo-deny is skipped
@@ -716,14 +720,59 @@ fn check_dockerfile(root: &Path, packages: &[Package]) -> Result<Vec<Problem>> {
             problems.push(Problem::file(path, message));
         }
     }
-    let has_healthcheck = instructions.iter().any(|(_, instruction)| {
-        instruction.starts_with("HEALTHCHECK")
-            && instruction.contains("\"backup_cron\", \"health\"")
-    });
-    if !has_healthcheck {
-        problems.push(Problem::file(path, "no HEALTHCHECK running `backup_cron health`"));
-    }
+    problems.extend(check_runtime_stage(path, &instructions));
     Ok(problems)
+}
+
+/// Checks the build and the final stage of the Dockerfile for what the image must do: a
+/// `--locked` build, a non-root user, the restore tools, the health check, the daemon as the
+/// default command and SIGTERM as the stop signal.
+fn check_runtime_stage(path: &Path, instructions: &[(usize, String)]) -> Vec<Problem> {
+    let last_from =
+        instructions.iter().rposition(|(_, instruction)| instruction.starts_with("FROM"));
+    let final_stage = &instructions[last_from.unwrap_or(0)..];
+    let non_root_user = final_stage
+        .iter()
+        .rev()
+        .find_map(|(_, instruction)| instruction.strip_prefix("USER "))
+        .and_then(|user| user.trim().split(':').next())
+        .is_some_and(|user| user != "root" && user != "0");
+
+    let requirements = [
+        (
+            has_instruction(instructions, "RUN", &["cargo build", "--locked"]),
+            "no `cargo build --locked`",
+        ),
+        (non_root_user, "the final stage does not switch to a non-root USER"),
+        (
+            has_instruction(final_stage, "RUN", &["apt-get install", "gnupg", "sqlite3"]),
+            "the final stage does not install gnupg and sqlite3 for manual restores",
+        ),
+        (has_instruction(final_stage, "WORKDIR", &[]), "the final stage has no WORKDIR"),
+        (has_instruction(final_stage, "VOLUME", &[]), "the final stage declares no VOLUME"),
+        (
+            has_instruction(final_stage, "HEALTHCHECK", &["[\"backup_cron\", \"health\"]"]),
+            "no HEALTHCHECK running `backup_cron health`",
+        ),
+        (
+            has_instruction(final_stage, "CMD", &["[\"backup_cron\", \"run\"]"]),
+            "the default command is not the daemon, `CMD [\"backup_cron\", \"run\"]`",
+        ),
+        (has_instruction(final_stage, "STOPSIGNAL", &["SIGTERM"]), "no `STOPSIGNAL SIGTERM`"),
+    ];
+    requirements
+        .into_iter()
+        .filter(|(met, _)| !met)
+        .map(|(_, message)| Problem::file(path, message))
+        .collect()
+}
+
+/// Returns whether an instruction starts with `keyword` and contains each of `needles`.
+fn has_instruction(instructions: &[(usize, String)], keyword: &str, needles: &[&str]) -> bool {
+    instructions.iter().any(|(_, instruction)| {
+        instruction.starts_with(keyword)
+            && needles.iter().all(|needle| instruction.contains(needle))
+    })
 }
 
 /// Splits a Dockerfile into instructions with the number of their first line, joining lines
@@ -886,6 +935,26 @@ mod tests {
         assert_eq!(
             instructions[1].1.split_whitespace().collect::<Vec<_>>().join(" "),
             "RUN apt-get update && true"
+        );
+    }
+
+    #[test]
+    fn check_runtime_stage_lists_missing_instructions() {
+        let text = "FROM rust AS build\nRUN cargo build --release --locked\n\
+                    FROM debian\nRUN apt-get install gnupg sqlite3\nWORKDIR /app\n\
+                    VOLUME [\"/app/data\"]\nUSER root\nCMD [\"backup_cron\", \"run\"]\n";
+        let instructions = dockerfile_instructions(text);
+
+        let problems = check_runtime_stage(Path::new("Dockerfile"), &instructions);
+
+        let messages: Vec<&str> = problems.iter().map(|problem| problem.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "the final stage does not switch to a non-root USER",
+                "no HEALTHCHECK running `backup_cron health`",
+                "no `STOPSIGNAL SIGTERM`",
+            ]
         );
     }
 
