@@ -160,21 +160,22 @@ fn unknown_variable(name: &str) -> ConfigError {
 
     // A variable whose table exists is compared as the key it spells, with the keys of that
     // table only, so INVGUARD_BACKUP__COLOUR suggests nothing rather than INVGUARD_BACKUP__DIR.
-    // Other variables are compared whole, which catches a single `_` in place of `__`.
+    // Other variables are compared without the shared prefix, which catches a single `_` in
+    // place of `__`; comparing the prefix too would make every name look close.
     let spelled = name.trim_start_matches(PREFIX).to_lowercase().replace("__", ".");
     let table = spelled.rsplit_once('.').map_or("", |(table, _)| table);
     let suggestion = if registry::is_table(table) {
         registry::nearest_key(&spelled)
             .and_then(|key| registry::find_key(&key))
-            .and_then(|info| info.env.first().copied())
+            .and_then(|info| info.env.first().map(|variable| (*variable).to_owned()))
     } else {
-        let variables = registry::keys().iter().filter_map(|info| info.env.first().copied());
-        registry::nearest(name, variables)
+        let unprefixed = name.strip_prefix(PREFIX).unwrap_or(name);
+        let variables = registry::keys()
+            .iter()
+            .filter_map(|info| info.env.first().and_then(|variable| variable.strip_prefix(PREFIX)));
+        registry::nearest(unprefixed, variables).map(|found| format!("{PREFIX}{found}"))
     };
-    ConfigError::UnknownVariable {
-        name: name.to_owned(),
-        suggestion: suggestion.map(str::to_owned),
-    }
+    ConfigError::UnknownVariable { name: name.to_owned(), suggestion }
 }
 
 /// Returns an unknown-job error for `INVGUARD_JOBS__<NAME>__<KEY>` with a name no job has.
@@ -238,6 +239,9 @@ mod tests {
             ("INVGUARD_RETENTION_KEEP_LAST", Some("INVGUARD_RETENTION__KEEP_LAST")),
             ("INVGUARD_TIMEZON", Some("INVGUARD_TIMEZONE")),
             ("INVGUARD_BACKUP__COLOUR", None),
+            ("INVGUARD_BOGUS", None),
+            ("INVGUARD_LOG", None),
+            ("INVGUARD_BACKUP__DRI", Some("INVGUARD_BACKUP__DIR")),
         ];
         for (name, expected) in cases {
             let error = unknown_variable(name);

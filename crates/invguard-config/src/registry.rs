@@ -83,17 +83,23 @@ fn children(table: &str) -> Vec<&'static str> {
     names
 }
 
-/// Returns the most similar candidate, if one is similar enough to suggest.
+/// Returns the candidate closest to `unknown` in edit distance (Damerau-Levenshtein, case
+/// ignored), if it is close enough to be the same name misspelt: at most one edit per four
+/// characters of `unknown`, and at least one. `keep_lats` suggests `keep_last`; `bogus`
+/// suggests nothing.
 pub(crate) fn nearest<'a>(
     unknown: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    const MIN_SIMILARITY: f64 = 0.8;
+    let unknown = unknown.to_lowercase();
+    let limit = (unknown.chars().count() / 4).max(1);
 
     candidates
-        .map(|candidate| (strsim::jaro_winkler(unknown, candidate), candidate))
-        .filter(|(similarity, _)| *similarity >= MIN_SIMILARITY)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|candidate| {
+            (strsim::damerau_levenshtein(&unknown, &candidate.to_lowercase()), candidate)
+        })
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }
 

@@ -64,10 +64,11 @@ pub fn read_secret_file(key: &str, path: &Path) -> Result<Secret, ConfigError> {
 }
 
 /// Returns a warning when group or others have any permission on a file that holds a secret.
+/// Directories and missing files get none; the command that reads them reports those.
 pub(crate) fn loose_permissions_warning(key: &str, path: &Path) -> Option<String> {
     let metadata = fs_err::metadata(path).ok()?;
     let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 == 0 {
+    if !metadata.is_file() || mode & 0o077 == 0 {
         return None;
     }
 

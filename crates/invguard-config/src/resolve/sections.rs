@@ -88,7 +88,7 @@ impl Resolver<'_> {
             );
         }
 
-        Ok(EncryptionConfig {
+        let encryption = EncryptionConfig {
             mode,
             passphrase,
             passphrase_file: self.path("encryption.passphrase_file")?,
@@ -97,7 +97,27 @@ impl Resolver<'_> {
             secret_key_file: self.path("encryption.secret_key_file")?,
             secret_key_files: self.paths("encryption.secret_key_files")?,
             secret_key_passphrase_file: self.path("encryption.secret_key_passphrase_file")?,
-        })
+        };
+
+        // The passphrase file was checked when it was read; these are read later, by the
+        // commands that decrypt.
+        let unread_secret_files = [
+            ("encryption.passphrase_files", &encryption.passphrase_files),
+            ("encryption.secret_key_files", &encryption.secret_key_files),
+        ]
+        .into_iter()
+        .flat_map(|(key, paths)| paths.iter().map(move |path| (key, path)))
+        .chain(encryption.secret_key_file.iter().map(|path| ("encryption.secret_key_file", path)))
+        .chain(
+            encryption
+                .secret_key_passphrase_file
+                .iter()
+                .map(|path| ("encryption.secret_key_passphrase_file", path)),
+        );
+        for (key, path) in unread_secret_files {
+            self.warnings.extend(crate::secret::loose_permissions_warning(key, path));
+        }
+        Ok(encryption)
     }
 
     pub(super) fn verify(&self) -> Result<VerifyConfig, ConfigError> {

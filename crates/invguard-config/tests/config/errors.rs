@@ -68,6 +68,11 @@ fn error_unknown_section() {
 }
 
 #[test]
+fn error_unknown_variable_far_from_every_key() {
+    check("unknown_variable_far_from_every_key", None, &[("INVGUARD_BOGUS", "1")]);
+}
+
+#[test]
 fn error_unknown_variable() {
     check("unknown_variable", None, &[("INVGUARD_RETENTION__KEEPLAST", "3")]);
 }

@@ -74,6 +74,51 @@ fn load_loose_passphrase_file_warns_with_chmod() {
 }
 
 #[test]
+fn load_loose_secret_files_each_warn_with_chmod() {
+    let fixture = Fixture::new();
+    let current = fixture.write("passphrase", PASSPHRASE);
+    let loose = |name: &str| fixture.write_with_mode(name, "secret-material", 0o640);
+    let old_passphrases = [loose("passphrase-2025"), loose("passphrase-2024")];
+    let secret_keys = [loose("key-2025.asc"), loose("key-2024.asc")];
+    let key_passphrase = loose("key-passphrase");
+    let token = loose("api-token");
+    let list = |paths: &[std::path::PathBuf]| {
+        let quoted: Vec<String> =
+            paths.iter().map(|path| format!("{:?}", path.display().to_string())).collect();
+        quoted.join(", ")
+    };
+    let config = fixture.write(
+        "invguard.toml",
+        &format!(
+            "[encryption]\npassphrase_file = {:?}\npassphrase_files = [{}]\n\
+             secret_key_file = {:?}\nsecret_key_files = [{:?}]\n\
+             secret_key_passphrase_file = {:?}\n\n[api]\ntoken_file = {:?}\n",
+            current.display().to_string(),
+            list(&old_passphrases),
+            secret_keys[0].display().to_string(),
+            secret_keys[1].display().to_string(),
+            key_passphrase.display().to_string(),
+            token.display().to_string(),
+        ),
+    );
+
+    let loaded = load(Some(&config), &[]).unwrap();
+
+    let loose_files = old_passphrases.iter().chain(&secret_keys).chain([&key_passphrase, &token]);
+    for path in loose_files {
+        let chmod = format!("`chmod 600 {}`", path.display());
+        let warnings: Vec<&String> =
+            loaded.warnings.iter().filter(|warning| warning.contains(&chmod)).collect();
+        assert_eq!(warnings.len(), 1, "{path:?}: {:?}", loaded.warnings);
+        assert!(warnings[0].contains("mode 0640"), "{}", warnings[0]);
+    }
+    assert_eq!(loaded.warnings.len(), 6, "{:?}", loaded.warnings);
+    let passphrase_warning =
+        format!("encryption.passphrase_files {}", old_passphrases[1].display());
+    assert!(loaded.warnings.iter().any(|warning| warning.starts_with(&passphrase_warning)));
+}
+
+#[test]
 fn load_without_passphrase_succeeds() {
     let loaded = load(None, &[]).unwrap();
 
