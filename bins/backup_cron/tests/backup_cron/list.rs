@@ -40,7 +40,10 @@ fn list_table_marks_legacy_and_incomplete() {
     let (stamp, time) = name_time(&backup);
     let utc = time.format("%Y-%m-%d %H:%M:%S").to_string();
     let local = time.with_timezone(&Berlin).format("%Y-%m-%d %H:%M %Z").to_string();
+    // Sizes and ratios follow the snapshot and compression code; the table layout is tested.
     insta::with_settings!({ filters => vec![
+        (r"\d+\.\d\d KiB", "[n] KiB"),
+        (r"0\.\d{3}", "[ratio]"),
         (stamp.as_str(), "[STAMP]"),
         (utc.as_str(), "[UTC TIME]         "),
         (local.as_str(), "[LOCAL TIME]        "),
@@ -99,4 +102,91 @@ fn list_missing_directory_is_empty() {
 
     run.assert_code(0);
     assert_eq!(run.stdout.trim(), "[]");
+}
+
+#[test]
+fn list_table_shows_keys_each_backup_needs() {
+    let gnupg = crate::fixture::GnupgHome::new();
+    let uid = "InvGuard List <list@example.invalid>";
+    let generated = gnupg
+        .gpg()
+        .args(["--passphrase", "", "--quick-gen-key", uid, "future-default", "default", "never"])
+        .status()
+        .expect("cannot run gpg; install GnuPG to run these tests");
+    assert!(generated.success());
+    let public_key = gnupg.dir.path().join("public.asc");
+    let exported = gnupg.gpg().args(["--armor", "--export", uid]).output().unwrap().stdout;
+    fs_err::write(&public_key, exported).unwrap();
+    let fixture = Fixture::new(&format!("recipients = [\"{}\"]\n", public_key.display()));
+    fixture.create_database(20);
+    let both = fixture.backup();
+    let public_only = fixture.path().join("public-only.toml");
+    let config = fs_err::read_to_string(fixture.config_path()).unwrap();
+    let config = config.replace("mode = \"passphrase\"", "mode = \"public-key\"");
+    let passphrase_line =
+        format!("passphrase_file = \"{}\"\n", fixture.passphrase_file().display());
+    let config = config.replace(&passphrase_line, "");
+    fs_err::write(&public_only, config).unwrap();
+    fixture.run_with_config(&public_only, &["backup"]).assert_code(0);
+    let key_only = fixture.backups().pop().unwrap();
+
+    let run = fixture.run(&["list"]);
+    let json = fixture.run(&["list", "--json"]);
+
+    run.assert_code(0);
+    let entries: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let fingerprint = entries[0]["recipients"][0].as_str().unwrap();
+    let short = format!("key 0x{}…", &fingerprint[..8]);
+    let row = |backup: &std::path::Path| {
+        let name = backup.file_name().unwrap().to_str().unwrap();
+        run.stdout.lines().find(|line| line.ends_with(name)).unwrap().to_owned()
+    };
+    assert!(row(&key_only).contains(&format!("  {short}  ")), "{run:?}");
+    assert!(row(&both).contains(&format!("  passphrase + {short}  ")), "{run:?}");
+    assert!(run.stdout.starts_with("CREATED (UTC)"), "{run:?}");
+    assert!(run.stdout.lines().next().unwrap().contains("  KEY  "), "{run:?}");
+}
+
+#[test]
+fn list_flags_unreadable_manifest_and_lists_the_rest() {
+    let fixture = Fixture::new("");
+    fixture.create_database(20);
+    let damaged = fixture.backup();
+    let good = fixture.backup();
+    let stem = damaged.file_name().unwrap().to_str().unwrap().trim_end_matches(".db.zst.gpg");
+    fs_err::write(fixture.backup_dir().join(format!("{stem}.manifest.json")), b"[1, 2").unwrap();
+
+    let run = fixture.run(&["list"]);
+    let json = fixture.run(&["list", "--json"]);
+
+    run.assert_code(0);
+    json.assert_code(0);
+    let good_name = good.file_name().unwrap().to_str().unwrap();
+    let damaged_name = damaged.file_name().unwrap().to_str().unwrap();
+    assert!(run.stdout.contains("2 backups"), "{run:?}");
+    let damaged_row = run.stdout.lines().find(|line| line.contains(damaged_name)).unwrap();
+    assert!(damaged_row.contains("UNREADABLE"), "{run:?}");
+    assert!(damaged_row.contains("manifest unreadable: invalid JSON"), "{run:?}");
+    let good_row = run.stdout.lines().find(|line| line.contains(good_name)).unwrap();
+    assert!(good_row.contains("passed"), "{run:?}");
+    let entries: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let flagged = entries.as_array().unwrap().iter().find(|e| e["name"] == damaged_name).unwrap();
+    assert!(flagged["manifest_error"].as_str().unwrap().starts_with("invalid JSON"), "{flagged}");
+    assert_eq!(flagged["verification"], serde_json::Value::Null);
+}
+
+#[test]
+fn list_works_while_backup_holds_lock() {
+    let fixture = Fixture::new("");
+    fixture.create_database(20);
+    let backup = fixture.backup();
+    let _held = invguard_backup::DirLock::exclusive(&fixture.backup_dir(), "backup").unwrap();
+
+    let run = fixture.run(&["list"]);
+
+    run.assert_code(0);
+    assert!(run.stdout.contains(backup.file_name().unwrap().to_str().unwrap()), "{run:?}");
+    let note = format!("a backup is running (pid {})", std::process::id());
+    assert!(run.stderr.contains(&note), "{run:?}");
+    assert!(run.stderr.contains("the listing may change"), "{run:?}");
 }

@@ -146,3 +146,107 @@ fn restore_while_cleanup_holds_lock_exits_75() {
     run.assert_code(75);
     assert!(run.stderr.contains("another cleanup is running"), "{run:?}");
 }
+
+#[test]
+fn restore_dry_run_in_place_reports_database_in_use() {
+    let fixture = Fixture::new("");
+    fixture.create_database(50);
+    fixture.backup();
+    let mut sqlite3 = Command::new("sqlite3")
+        .arg(fixture.database())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sqlite3 must be installed for this test");
+    let mut stdin = sqlite3.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(sqlite3.stdout.take().unwrap());
+    std::io::Write::write_all(&mut stdin, b"SELECT count(*) FROM items;\n").unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let database = fixture.database();
+    let args =
+        ["restore", "--latest", "--to", database.to_str().unwrap(), "--in-place", "--dry-run"];
+
+    let busy = fixture.run(&args);
+    drop(stdin);
+    sqlite3.wait().unwrap();
+    let idle = fixture.run(&args);
+
+    busy.assert_code(1);
+    let refused = format!("in use:  process {} has", sqlite3.id());
+    assert!(busy.stdout.contains(&refused), "{busy:?}");
+    assert!(busy.stdout.contains("the restore would be refused"), "{busy:?}");
+    assert!(busy.stdout.contains("dry run: nothing was written"), "{busy:?}");
+    idle.assert_code(0);
+    assert!(idle.stdout.contains("in use:  no other process has it open or locked"), "{idle:?}");
+    assert!(pre_restore_files(&fixture).is_empty());
+    assert_eq!(fixture.rows("items"), 50);
+}
+
+#[test]
+fn restore_into_missing_directory_names_it() {
+    let fixture = Fixture::new("");
+    fixture.create_database(10);
+    fixture.backup();
+    let missing = fixture.path().join("no-such-dir");
+    let target = missing.join("restored.db");
+
+    let run = fixture.run(&["restore", "--latest", "--to", target.to_str().unwrap()]);
+
+    run.assert_code(1);
+    let expected = format!(
+        "error: the directory {} of restore target {} does not exist: create it first \
+         (mkdir -p {}) or choose a target in an existing directory\n",
+        missing.display(),
+        target.display(),
+        missing.display()
+    );
+    assert_eq!(run.stderr, expected, "{run:?}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn restore_wrong_passphrase_error_prints_once() {
+    let fixture = Fixture::new("");
+    fixture.create_database(10);
+    let backup = fixture.backup();
+    let wrong = fixture.path().join("wrong-passphrase");
+    fs_err::write(&wrong, "not-the-passphrase\n").unwrap();
+    let config = fs_err::read_to_string(fixture.config_path()).unwrap();
+    let wrong_config = fixture.path().join("wrong.toml");
+    let passphrase = fixture.passphrase_file().display().to_string();
+    fs_err::write(&wrong_config, config.replace(&passphrase, wrong.to_str().unwrap())).unwrap();
+    let name = backup.file_name().unwrap().to_str().unwrap();
+    let target = fixture.path().join("restored.db");
+
+    let run = fixture
+        .run_with_config(&wrong_config, &["restore", name, "--to", target.to_str().unwrap()]);
+
+    run.assert_code(1);
+    let error = run.stderr.lines().find(|line| line.starts_with("error: ")).unwrap();
+    assert_eq!(error.matches("wrong passphrase").count(), 1, "{run:?}");
+    assert_eq!(error.matches("configured passphrase").count(), 1, "{run:?}");
+    assert_eq!(error.matches("check ").count(), 1, "{run:?}");
+    assert!(error.contains(name), "{run:?}");
+    assert!(!target.exists());
+}
+
+#[test]
+fn restore_dry_run_works_while_backup_holds_lock() {
+    let fixture = Fixture::new("");
+    fixture.create_database(10);
+    fixture.backup();
+    let _held = DirLock::exclusive(&fixture.backup_dir(), "backup").unwrap();
+    let target = fixture.path().join("restored.db");
+    let args = ["restore", "--latest", "--to", target.to_str().unwrap()];
+
+    let dry_run = fixture.run(&[&args[..], &["--dry-run"]].concat());
+    let real = fixture.run(&args);
+
+    dry_run.assert_code(0);
+    let note = format!("note:    a backup is running (pid {})", std::process::id());
+    assert!(dry_run.stdout.contains(&note), "{dry_run:?}");
+    assert!(dry_run.stdout.contains("would be created"), "{dry_run:?}");
+    real.assert_code(75);
+    assert!(!target.exists());
+}
