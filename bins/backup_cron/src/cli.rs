@@ -9,7 +9,7 @@ Exit codes:
   0    success
   1    the job failed (backup or verification failure)
   2    usage or configuration error
-  75   another run holds the backup directory lock
+  75   another run holds the backup directory lock, or another daemon the state directory
   130  interrupted by SIGINT (temporary and partial files removed)
   143  interrupted by SIGTERM (temporary and partial files removed)";
 
@@ -22,6 +22,11 @@ pub struct Cli {
     /// Configuration file (TOML); values from the environment override it.
     #[arg(long, global = true, value_name = "PATH", env = "INVGUARD_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Read the configuration, secrets included, from standard input as the daemon hands it
+    /// to its job steps, in place of the file and the environment.
+    #[arg(long, global = true, hide = true)]
+    pub config_stdin: bool,
 
     /// Log more: -v for debug, -vv for trace.
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
@@ -64,7 +69,23 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Delete the backups that the retention policy no longer keeps.
     Cleanup(CleanupArgs),
-    /// Check that the database, the backup directory and the latest backup are healthy.
+    /// Check the backend API, the daemon's heartbeat and the age of the newest verified backup
+    ///
+    /// For Docker HEALTHCHECK: prints `Health check passed` and exits 0, or prints `Health
+    /// check failed`, the reasons on stderr, and exits 1. The checks:
+    ///
+    ///   backend API    GET {API_URL}/health, judged as the monitor's api_health check: a 2xx
+    ///                  answer within [api] connect_timeout and read_timeout, no unhealthy
+    ///                  status in the body ([api] health_expect_field if set), no redirect
+    ///                  to another host. A slow answer only logs a warning.
+    ///   daemon         the heartbeat in [state] dir is at most 3 minutes old; checked only
+    ///                  while the state shows a daemon running, so system cron setups pass.
+    ///   backups        the newest verified backup is younger than [monitor]
+    ///                  backup_failure_hours (25); with none yet, this passes until that long
+    ///                  after the daemon's first start.
+    ///
+    /// It does not check the database file or the disk space: `monitor` does.
+    #[command(verbatim_doc_comment)]
     Health,
     /// Print the next run times of the scheduled jobs.
     Schedule(ScheduleArgs),

@@ -5,31 +5,39 @@
 //! finished runs arrive on the same channel and wake it at once. Each run happens on a worker
 //! thread that starts the job's one-shot subcommands as children and reports back.
 //!
-//! Invariants: at most one run per job is active at a time, and a run that falls due meanwhile
-//! is skipped and logged once. A scheduled time never runs twice, even when the clock steps
+//! Each run's children get the configuration in force through a pipe (see [`child::spawn`]), so
+//! an edited or rejected configuration file never reaches a job before a successful reload.
+//!
+//! Invariants: one daemon per state directory ([`lock`]); at most one run per job is active at
+//! a time, and a run that falls due meanwhile is skipped and logged once. A scheduled time never runs twice, even when the clock steps
 //! back. The state file records each job's latest handled time, so a restart catches up the
 //! downtime with at most one run per job.
 
 mod child;
 mod due;
 pub mod jobs;
+mod lock;
 mod ping;
 pub mod state;
 mod worker;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
-use invguard_config::{Config, LoadOptions};
+use invguard_config::{Config, LoadOptions, Loaded};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 pub use child::Invocation;
 use due::{ClockMove, Decision};
 use jobs::ScheduledJob;
+use lock::DaemonLock;
+pub use lock::DaemonLocked;
 use state::{DaemonState, JobState};
 use worker::{RunHandle, RunReport};
 
@@ -66,8 +74,11 @@ struct Running {
 /// The daemon.
 #[derive(Debug)]
 pub struct Daemon {
-    config: Config,
-    config_file: Option<std::path::PathBuf>,
+    /// The configuration in force; children get it through [`child::spawn`].
+    loaded: Arc<Loaded>,
+    config_file: Option<PathBuf>,
+    /// Held for the daemon's lifetime.
+    lock: DaemonLock,
     invocation: Invocation,
     jobs: Vec<JobSlot>,
     running: BTreeMap<String, Running>,
@@ -77,16 +88,22 @@ pub struct Daemon {
     last_check: DateTime<Utc>,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT; returns after a clean shutdown.
+/// Runs the daemon with the configuration `loaded` until SIGTERM or SIGINT; returns after a
+/// clean shutdown. `config_file` is the file that SIGHUP reloads.
+///
+/// # Errors
+///
+/// [`DaemonLocked`] when another daemon runs on the same state directory; an error when the
+/// state directory or the jobs cannot be set up.
 pub fn run(
-    config: Config,
-    config_file: Option<std::path::PathBuf>,
+    loaded: Loaded,
+    config_file: Option<PathBuf>,
     invocation: Invocation,
 ) -> anyhow::Result<()> {
     let (sender, events) = mpsc::channel();
     forward_signals(sender.clone())?;
 
-    let mut daemon = Daemon::start(config, config_file, invocation, sender, events)?;
+    let mut daemon = Daemon::start(loaded, config_file, invocation, sender, events)?;
     daemon.main_loop()
 }
 
@@ -109,14 +126,16 @@ fn forward_signals(sender: Sender<Event>) -> anyhow::Result<()> {
 
 impl Daemon {
     fn start(
-        config: Config,
-        config_file: Option<std::path::PathBuf>,
+        loaded: Loaded,
+        config_file: Option<PathBuf>,
         invocation: Invocation,
         sender: Sender<Event>,
         events: Receiver<Event>,
     ) -> anyhow::Result<Daemon> {
-        let jobs = jobs::scheduled_jobs(&config)?;
+        let config = &loaded.config;
+        let jobs = jobs::scheduled_jobs(config)?;
         state::create_dir(&config.state.dir)?;
+        let lock = lock::acquire(&config.state.dir)?;
         let mut state = state::load(&config.state.dir)?
             .unwrap_or(DaemonState { format_version: state::FORMAT_VERSION, ..Default::default() });
 
@@ -138,8 +157,9 @@ impl Daemon {
             .collect();
 
         let mut daemon = Daemon {
-            config,
+            loaded: Arc::new(loaded),
             config_file,
+            lock,
             invocation,
             jobs,
             running: BTreeMap::new(),
@@ -151,7 +171,7 @@ impl Daemon {
         tracing::info!(
             pid = std::process::id(),
             jobs = %daemon.job_names(),
-            state_dir = %daemon.config.state.dir.display(),
+            state_dir = %daemon.config().state.dir.display(),
             "daemon started"
         );
 
@@ -269,7 +289,7 @@ impl Daemon {
         let started = worker::start(
             job,
             due_slot,
-            self.config.clone(),
+            Arc::clone(&self.loaded),
             self.invocation.clone(),
             self.sender.clone(),
         );
@@ -341,6 +361,17 @@ impl Daemon {
                 return;
             }
         };
+        let new_state_dir = &loaded.config.state.dir;
+        if *new_state_dir != self.config().state.dir {
+            // The new directory needs the lock of its own, so that no other daemon uses it.
+            match state::create_dir(new_state_dir).and_then(|()| lock::acquire(new_state_dir)) {
+                Ok(lock) => self.lock = lock,
+                Err(error) => {
+                    log_rejected_reload(&error);
+                    return;
+                }
+            }
+        }
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
@@ -362,7 +393,8 @@ impl Daemon {
                 JobSlot { job, next_due }
             })
             .collect();
-        self.config = loaded.config;
+        self.loaded = Arc::new(loaded);
+        self.save_state();
         tracing::info!(jobs = %self.job_names(), "configuration reloaded");
         self.log_next_runs();
     }
@@ -370,7 +402,7 @@ impl Daemon {
     /// Stops starting runs, lets running ones finish within the grace period, cancels the
     /// rest and records the clean stop.
     fn shutdown(&mut self, signal: i32) -> anyhow::Result<()> {
-        let grace = self.config.jobs.grace_period;
+        let grace = self.config().jobs.grace_period;
         let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
         tracing::info!(
             signal = name,
@@ -426,16 +458,21 @@ impl Daemon {
     }
 
     fn save_state(&self) {
-        if let Err(error) = state::save(&self.config.state.dir, &self.state) {
+        if let Err(error) = state::save(&self.config().state.dir, &self.state) {
             tracing::error!(error = %format!("{error:#}"), "cannot write the daemon state");
         }
     }
 
     fn write_heartbeat(&self, now: DateTime<Utc>) {
         let heartbeat = state::Heartbeat { pid: std::process::id(), time_utc: now };
-        if let Err(error) = state::save_heartbeat(&self.config.state.dir, &heartbeat) {
+        if let Err(error) = state::save_heartbeat(&self.config().state.dir, &heartbeat) {
             tracing::error!(error = %format!("{error:#}"), "cannot write the heartbeat");
         }
+    }
+
+    /// The configuration in force.
+    fn config(&self) -> &Config {
+        &self.loaded.config
     }
 
     fn log_next_runs(&self) {

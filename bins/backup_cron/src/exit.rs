@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use invguard_backup::BackupError;
 use invguard_config::ConfigError;
 
+use crate::daemon::DaemonLocked;
+
 /// How the process ends. The numbers are part of the command-line contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -15,7 +17,11 @@ pub enum Exit {
     Failure = 1,
     /// Invalid command line or configuration.
     Usage = 2,
-    /// Another run holds the backup directory lock (`EX_TEMPFAIL`).
+    /// A job step finished with warnings. Only the hidden `job-step` subcommand uses it, so
+    /// that the daemon records the run as `warning` rather than as a failure.
+    Warning = 4,
+    /// Another run holds the backup directory lock, or another daemon the state directory
+    /// lock (`EX_TEMPFAIL`).
     Locked = 75,
     /// Interrupted by SIGINT (128 + 2).
     Sigint = 130,
@@ -52,6 +58,9 @@ pub fn classify(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if cause.is::<ConfigError>() || cause.is::<UsageError>() {
             return Exit::Usage;
+        }
+        if cause.is::<DaemonLocked>() {
+            return Exit::Locked;
         }
         if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
             return interrupted_exit(interrupted.signal);
@@ -107,6 +116,12 @@ mod tests {
     #[test]
     fn classify_lock_held_by_other_run() {
         let error = BackupError::Locked { operation: "backup".into(), pid: Some(42) };
+        assert_eq!(classify(&anyhow::Error::new(error)), Exit::Locked);
+    }
+
+    #[test]
+    fn classify_second_daemon() {
+        let error = DaemonLocked { pid: Some(42), path: "/state/daemon.lock".into() };
         assert_eq!(classify(&anyhow::Error::new(error)), Exit::Locked);
     }
 

@@ -37,8 +37,13 @@ fn main() -> ExitCode {
 
 /// Loads the configuration, sets up logging and runs the command.
 fn run(cli: &Cli) -> anyhow::Result<Exit> {
-    let options = LoadOptions { file: cli.config.clone(), env: None };
-    let loaded = Config::load(&options)?;
+    let loaded = if cli.config_stdin {
+        // A job step of the daemon: the daemon's configuration in force, not the file as it
+        // is now, with the secrets that are kept out of this process's environment.
+        invguard_config::decode_handoff(std::io::stdin().lock())?
+    } else {
+        Config::load(&LoadOptions { file: cli.config.clone(), env: None })?
+    };
 
     logging::init(LogSettings::new(&loaded.config.log, cli.verbose, cli.quiet, cli.log_format));
     for warning in &loaded.warnings {

@@ -140,6 +140,13 @@ pub enum ConfigError {
     /// `backup` needs a key to encrypt with and none is configured.
     #[error("{0}")]
     MissingEncryptionKeys(String),
+    /// A configuration handed over by another process could not be encoded or read. The
+    /// reason names a position or a version, never a value.
+    #[error("{reason}")]
+    Handoff {
+        /// What went wrong.
+        reason: String,
+    },
     /// The `config` crate failed to merge the layers; this indicates a defect in the registry.
     #[error("failed to merge the configuration layers")]
     Merge(#[source] Box<dyn std::error::Error + Send + Sync>),

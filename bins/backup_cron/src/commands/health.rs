@@ -1,8 +1,9 @@
 //! `backup_cron health`: the container health check. Prints `Health check passed` (exit 0)
 //! or `Health check failed` (exit 1) and the reasons on stderr.
 //!
-//! It checks the backend API (`GET {API_URL}/health` returns a 2xx status), the daemon's heartbeat
-//! (when the state file shows a daemon running), and the age of the newest verified backup.
+//! It checks the backend API with the monitor's `api_health` check (same HTTP client, timeouts,
+//! expected body and redirect rules as `monitor`), the daemon's heartbeat (when the state file
+//! shows a daemon running), and the age of the newest verified backup.
 
 use std::io::Write;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use invguard_backup::VerificationResult;
 use invguard_config::Config;
+use invguard_monitor::{CheckName, Level, Monitor};
 
 use crate::commands::Context;
 use crate::daemon::MAX_SLEEP;
@@ -26,7 +28,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
     let now = Utc::now();
     let mut problems = Vec::new();
 
-    if let Err(problem) = check_api(config) {
+    if let Err(problem) = check_api(config, now) {
         problems.push(problem);
     }
     let state = match state::load(&config.state.dir) {
@@ -60,21 +62,20 @@ fn report(problems: &[String]) -> anyhow::Result<Exit> {
     Ok(Exit::Failure)
 }
 
-/// Checks that `GET {API_URL}/health` returns a 2xx status.
-fn check_api(config: &Config) -> Result<(), String> {
+/// Runs the monitor's `api_health` check: a CRITICAL or UNKNOWN result is a problem; a
+/// WARNING (a slow answer) is logged and passes, because the backend is up.
+fn check_api(config: &Config, now: DateTime<Utc>) -> Result<(), String> {
+    let result = Monitor::new(config).check(CheckName::ApiHealth, now);
     let url = format!("{}/health", config.api.url.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(config.api.connect_timeout))
-        .timeout_global(Some(config.api.read_timeout))
-        .build()
-        .into();
-
-    match agent.get(&url).call() {
-        Ok(_) => Ok(()),
-        Err(ureq::Error::StatusCode(code)) => {
-            Err(format!("backend API {url} answered HTTP {code}"))
+    match result.level {
+        Level::Ok => Ok(()),
+        Level::Warning => {
+            tracing::warn!(url = %url, summary = %result.summary, "backend API is slow");
+            Ok(())
         }
-        Err(error) => Err(format!("backend API {url} is unreachable: {error}")),
+        Level::Critical | Level::Unknown => {
+            Err(format!("backend API {url}: {} ({})", result.summary, result.level))
+        }
     }
 }
 

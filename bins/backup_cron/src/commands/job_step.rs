@@ -18,7 +18,13 @@ pub fn run(ctx: &Context, args: &JobStepArgs) -> anyhow::Result<Exit> {
     }
 }
 
-/// Runs one monitoring cycle with alerting and fails when a check is CRITICAL or UNKNOWN.
+/// Runs one monitoring cycle through the monitor library: every check, the alert state update
+/// and the notices due, as `monitor` without a subcommand does.
+///
+/// Each check result is logged at the level its status calls for: INFO for OK, WARN for
+/// WARNING, ERROR for CRITICAL and UNKNOWN. The exit code tells the daemon how the run went:
+/// success when every check is OK, [`Exit::Warning`] when the worst is WARNING, failure when a
+/// check is CRITICAL or UNKNOWN.
 fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
     let config = ctx.config();
     let mut store = AlertStore::open(&config.state.dir).context("cannot open the alert state")?;
@@ -26,12 +32,18 @@ fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
         .context("monitoring cycle failed")?;
 
     for check in &cycle.report.checks {
-        tracing::info!(
-            check = %check.name,
-            level = %check.level,
-            summary = %check.summary,
-            "check result"
-        );
+        let (name, level, summary) = (&check.name, &check.level, &check.summary);
+        match check.level {
+            Level::Ok => {
+                tracing::info!(check = %name, level = %level, summary = %summary, "check result")
+            }
+            Level::Warning => {
+                tracing::warn!(check = %name, level = %level, summary = %summary, "check result")
+            }
+            Level::Critical | Level::Unknown => {
+                tracing::error!(check = %name, level = %level, summary = %summary, "check result")
+            }
+        }
     }
     for sent in &cycle.notices {
         let delivered = sent.deliveries.iter().filter(|delivery| delivery.is_delivered()).count();
@@ -42,15 +54,25 @@ fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
             delivered,
             "alert notice sent"
         );
+        for failed in sent.deliveries.iter().filter(|delivery| !delivery.is_delivered()) {
+            tracing::warn!(
+                check = %sent.notice.check,
+                notifier = %failed.notifier,
+                error = failed.error.as_deref().unwrap_or_default(),
+                "notifier failed"
+            );
+        }
     }
 
-    match cycle.report.level() {
-        Level::Ok | Level::Warning => Ok(Exit::Success),
-        Level::Critical | Level::Unknown => Ok(Exit::Failure),
-    }
+    Ok(match cycle.report.level() {
+        Level::Ok => Exit::Success,
+        Level::Warning => Exit::Warning,
+        Level::Critical | Level::Unknown => Exit::Failure,
+    })
 }
 
-/// Removes leftovers of killed runs, then checks the free disk space.
+/// Removes leftovers of killed runs, then checks the free disk space; a WARNING ends with
+/// [`Exit::Warning`], a CRITICAL or UNKNOWN with a failure.
 fn maintenance(ctx: &Context) -> anyhow::Result<Exit> {
     let config = ctx.config();
     let lock = DirLock::exclusive(&config.backup.dir, "maintenance")?;
@@ -61,10 +83,19 @@ fn maintenance(ctx: &Context) -> anyhow::Result<Exit> {
     }
 
     let disk = Monitor::new(config).check(CheckName::DiskSpace, Utc::now());
-    if disk.level.is_failure() {
-        tracing::warn!(level = %disk.level, summary = %disk.summary, "disk space check failed");
-        return Ok(Exit::Failure);
-    }
-    tracing::info!(summary = %disk.summary, "disk space check passed");
-    Ok(Exit::Success)
+    let (level, summary) = (&disk.level, &disk.summary);
+    Ok(match disk.level {
+        Level::Ok => {
+            tracing::info!(level = %level, summary = %summary, "disk space check passed");
+            Exit::Success
+        }
+        Level::Warning => {
+            tracing::warn!(level = %level, summary = %summary, "disk space check warns");
+            Exit::Warning
+        }
+        Level::Critical | Level::Unknown => {
+            tracing::error!(level = %level, summary = %summary, "disk space check failed");
+            Exit::Failure
+        }
+    })
 }

@@ -30,18 +30,14 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
         Err(error) => tracing::error!(error = %error, "database access check failed"),
     }
 
-    daemon::run(ctx.config().clone(), cli.config.clone(), invocation)?;
+    daemon::run(ctx.loaded.clone(), cli.config.clone(), invocation)?;
     Ok(Exit::Success)
 }
 
-/// Returns the global options that children get, so they load the same configuration file
-/// and log the same way as the daemon.
+/// Returns the global options that children get, so they read the configuration that the
+/// daemon hands them on standard input and log the same way as the daemon.
 fn global_args(cli: &Cli) -> Vec<OsString> {
-    let mut args = Vec::new();
-    if let Some(path) = &cli.config {
-        args.push(OsString::from("--config"));
-        args.push(path.clone().into_os_string());
-    }
+    let mut args = vec![OsString::from("--config-stdin")];
     for _ in 0..cli.verbose {
         args.push(OsString::from("-v"));
     }

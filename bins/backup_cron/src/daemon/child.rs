@@ -1,5 +1,6 @@
-//! One child process of a run: started without secrets in its environment, stopped with
-//! SIGTERM then SIGKILL when it runs too long or the daemon shuts down.
+//! One child process of a run: started without secrets in its environment or arguments, with
+//! the daemon's configuration on its standard input, and stopped with SIGTERM then SIGKILL when
+//! it runs too long or the daemon shuts down.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -10,10 +11,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use invguard_config::{Config, Secret, secret_free_command};
+use invguard_config::secret_free_command;
 use rustix::process::{Pid, Signal, kill_process_group};
 
-use crate::daemon::jobs::{Step, StepSecret};
+use crate::daemon::jobs::Step;
 
 /// Time a child gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -21,13 +22,13 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How often a waiting worker checks whether its child has exited.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Program and global options of the daemon, passed on so that children get the same
-/// configuration and logging.
+/// Program and global options of the daemon, passed on so that children read the handed-over
+/// configuration and log the same way.
 #[derive(Debug, Clone)]
 pub struct Invocation {
     /// This executable.
     pub program: PathBuf,
-    /// Global options to pass on: `--config PATH`, `-v`, `--log-format json`, ...
+    /// Global options to pass on: `--config-stdin`, `-v`, `--log-format json`, ...
     pub global_args: Vec<OsString>,
 }
 
@@ -44,39 +45,28 @@ pub enum ChildEnd {
 
 /// Starts one step as a child process in its own process group, so that a terminal's
 /// Ctrl-C reaches only the daemon, which decides when to stop its children.
-pub fn spawn(invocation: &Invocation, step: &Step, config: &Config) -> anyhow::Result<Child> {
+///
+/// `handoff` is the daemon's configuration in force, secrets included, from
+/// [`invguard_config::encode_handoff`]. The child reads it from its standard input (a pipe, so
+/// it never touches a file) instead of loading the file and the environment, which may have
+/// changed since the daemon loaded them and which lack the secrets that
+/// [`secret_free_command`] removes.
+pub fn spawn(invocation: &Invocation, step: &Step, handoff: &[u8]) -> anyhow::Result<Child> {
     let mut command = secret_free_command(&invocation.program);
     command.args(&invocation.global_args).args(step.args);
-    command.process_group(0).stdout(Stdio::null()).stderr(Stdio::inherit());
+    command.process_group(0).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::inherit());
 
-    // FIXME: only the encryption passphrase and the API token reach a child this way; the login
-    // password and notifier URLs reach it only when the configuration file names them.
-    let secret = match step.secret {
-        StepSecret::Passphrase => {
-            config.encryption.passphrase.as_ref().map(|s| ("GPG_PASSPHRASE_FILE", s))
-        }
-        StepSecret::ApiToken => config.api.token.as_ref().map(|s| ("API_TOKEN_FILE", s)),
-        StepSecret::None => None,
-    };
-    match secret {
-        Some((variable, secret)) => {
-            command.env(variable, "/dev/stdin").stdin(secret_pipe(secret)?);
-        }
-        None => {
-            command.stdin(Stdio::null());
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {}", invocation.program.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A child that exits before it reads everything closes the pipe; its exit status then
+        // tells what happened, so the write error adds nothing.
+        if let Err(error) = stdin.write_all(handoff) {
+            tracing::debug!(pid = child.id(), error = %error, "child closed its standard input early");
         }
     }
-
-    command.spawn().with_context(|| format!("cannot start {}", invocation.program.display()))
-}
-
-/// Returns the read end of a pipe that contains `secret`; the write end is closed.
-fn secret_pipe(secret: &Secret) -> anyhow::Result<Stdio> {
-    let (reader, mut writer) = std::io::pipe().context("cannot create a pipe for a child")?;
-    // A pipe buffers at least 4 KiB, more than any passphrase or token needs.
-    writer.write_all(secret.expose().as_bytes()).context("cannot write to a child's pipe")?;
-    drop(writer);
-    Ok(Stdio::from(reader))
+    Ok(child)
 }
 
 /// Waits for `child` until it exits, `deadline` passes or `cancel` fires (a message or a

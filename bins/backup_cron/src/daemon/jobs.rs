@@ -7,42 +7,35 @@ use invguard_schedule::Schedule;
 
 use crate::exit::UsageError;
 
-/// The secret a step's child process gets through its standard input, because
-/// [`invguard_config::secret_free_command`] removes secrets from its environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepSecret {
-    /// No secret.
-    None,
-    /// The encryption passphrase, read by the child as `GPG_PASSPHRASE_FILE=/dev/stdin`.
-    Passphrase,
-    /// The API token, read by the child as `API_TOKEN_FILE=/dev/stdin`.
-    ApiToken,
-}
-
 /// One child process of a run: the subcommand and its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
     /// Arguments after the global options, such as `["verify", "--all", "--full"]`.
     pub args: &'static [&'static str],
-    /// The secret the child needs.
-    pub secret: StepSecret,
+    /// Whether the step exits with [`Exit::Warning`](crate::exit::Exit::Warning) when it finished with warnings, which
+    /// makes the run a `warning` rather than a failure.
+    pub reports_warnings: bool,
+}
+
+impl Step {
+    const fn new(args: &'static [&'static str]) -> Step {
+        Step { args, reports_warnings: false }
+    }
 }
 
 /// Returns the steps of a job, run in order until one fails.
 pub fn steps(name: &str) -> Option<&'static [Step]> {
     const BACKUP: &[Step] = &[
         // `backup` verifies the new backup before it writes the manifest.
-        Step { args: &["backup"], secret: StepSecret::Passphrase },
-        Step { args: &["cleanup"], secret: StepSecret::None },
+        Step::new(&["backup"]),
+        Step::new(&["cleanup"]),
     ];
-    const HEALTH: &[Step] =
-        &[Step { args: &["job-step", "monitor"], secret: StepSecret::ApiToken }];
+    const HEALTH: &[Step] = &[Step { args: &["job-step", "monitor"], reports_warnings: true }];
     const MAINTENANCE: &[Step] = &[
-        Step { args: &["cleanup"], secret: StepSecret::None },
-        Step { args: &["job-step", "maintenance"], secret: StepSecret::None },
+        Step::new(&["cleanup"]),
+        Step { args: &["job-step", "maintenance"], reports_warnings: true },
     ];
-    const FULL_CHECK: &[Step] =
-        &[Step { args: &["verify", "--all", "--full"], secret: StepSecret::Passphrase }];
+    const FULL_CHECK: &[Step] = &[Step::new(&["verify", "--all", "--full"])];
 
     match name {
         "backup" => Some(BACKUP),

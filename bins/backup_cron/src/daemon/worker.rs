@@ -1,23 +1,28 @@
 //! One run of a job on its own thread: the steps as child processes, retries with backoff,
 //! pings, and a report to the main loop when it ends.
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use invguard_config::Config;
+use invguard_config::Loaded;
 
 use crate::daemon::child::{self, ChildEnd, Invocation};
 use crate::daemon::jobs::ScheduledJob;
 use crate::daemon::ping::{self, Ping};
 use crate::daemon::{Event, rfc3339};
+use crate::exit::Exit;
 
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Every step exited with status 0.
     Success,
+    /// Every step finished, and one reported warnings (a monitoring cycle whose worst check
+    /// is WARNING); the message names the step.
+    Warning(String),
     /// A step failed on the last attempt; the message describes the failure.
     Failed(String),
     /// A step ran past `max_runtime` on the last attempt and was stopped.
@@ -31,6 +36,7 @@ impl Outcome {
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Success => "success",
+            Outcome::Warning(_) => "warning",
             Outcome::Failed(_) => "failed",
             Outcome::TimedOut => "timed-out",
             Outcome::Cancelled => "cancelled",
@@ -41,7 +47,7 @@ impl Outcome {
     pub fn message(&self, max_runtime: Duration) -> Option<String> {
         match self {
             Outcome::Success => None,
-            Outcome::Failed(message) => Some(message.clone()),
+            Outcome::Failed(message) | Outcome::Warning(message) => Some(message.clone()),
             Outcome::TimedOut => {
                 Some(format!("stopped after max_runtime {}", humantime_seconds(max_runtime)))
             }
@@ -90,18 +96,19 @@ impl RunHandle {
     }
 }
 
-/// Starts a run of `job` for `slot` on a new thread; it sends [`Event::Finished`] at the end.
+/// Starts a run of `job` for `slot` on a new thread with the configuration `loaded`; it sends
+/// [`Event::Finished`] at the end.
 pub fn start(
     job: ScheduledJob,
     slot: DateTime<Utc>,
-    config: Config,
+    loaded: Arc<Loaded>,
     invocation: Invocation,
     events: Sender<Event>,
 ) -> std::io::Result<RunHandle> {
     let (cancel, cancelled) = mpsc::channel();
     let thread =
         std::thread::Builder::new().name(format!("job-{}", job.name)).spawn(move || {
-            let report = run(&job, slot, &config, &invocation, &cancelled);
+            let report = run(&job, slot, &loaded, &invocation, &cancelled);
             let _ = events.send(Event::Finished(report));
         })?;
     Ok(RunHandle { cancel, thread })
@@ -110,7 +117,7 @@ pub fn start(
 fn run(
     job: &ScheduledJob,
     slot: DateTime<Utc>,
-    config: &Config,
+    loaded: &Loaded,
     invocation: &Invocation,
     cancelled: &Receiver<()>,
 ) -> RunReport {
@@ -121,12 +128,18 @@ fn run(
         ping::send(&job.name, url, Ping::Start, "");
     }
 
+    // Encoded once per run: every attempt and step gets the same configuration.
+    let handoff = invguard_config::encode_handoff(loaded);
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        let outcome = run_steps(job, config, invocation, cancelled);
+        let outcome = match &handoff {
+            Ok(handoff) => run_steps(job, handoff, invocation, cancelled),
+            Err(error) => Outcome::Failed(format!("cannot hand the configuration over: {error}")),
+        };
         let retries_left = job.config.retries + 1 - attempts;
-        if matches!(outcome, Outcome::Success | Outcome::Cancelled) || retries_left == 0 {
+        let done = matches!(outcome, Outcome::Success | Outcome::Warning(_) | Outcome::Cancelled);
+        if done || retries_left == 0 {
             break outcome;
         }
 
@@ -158,6 +171,7 @@ fn run(
     if let Some(url) = &job.config.ping_url {
         match &report.outcome {
             Outcome::Success => ping::send(&job.name, url, Ping::Success, ""),
+            Outcome::Warning(message) => ping::send(&job.name, url, Ping::Success, message),
             other => {
                 let body = other.message(job.config.max_runtime).unwrap_or_default();
                 ping::send(&job.name, url, Ping::Fail, &body);
@@ -170,14 +184,15 @@ fn run(
 /// Runs the steps of one attempt in order, stopping at the first that does not succeed.
 fn run_steps(
     job: &ScheduledJob,
-    config: &Config,
+    handoff: &[u8],
     invocation: &Invocation,
     cancelled: &Receiver<()>,
 ) -> Outcome {
     let deadline = Instant::now() + job.config.max_runtime;
+    let mut warning = None;
     for step in job.steps {
         let command = step.args.join(" ");
-        let mut process = match child::spawn(invocation, step, config) {
+        let mut process = match child::spawn(invocation, step, handoff) {
             Ok(process) => process,
             Err(error) => return Outcome::Failed(format!("{error:#}")),
         };
@@ -189,6 +204,11 @@ fn run_steps(
         };
         match end {
             ChildEnd::Exited(status) if status.success() => {}
+            ChildEnd::Exited(status)
+                if step.reports_warnings && status.code() == Some(Exit::Warning as i32) =>
+            {
+                warning = Some(format!("`backup_cron {command}` finished with warnings"));
+            }
             ChildEnd::Exited(status) => {
                 return Outcome::Failed(format!("`backup_cron {command}` ended with {status}"));
             }
@@ -196,30 +216,41 @@ fn run_steps(
             ChildEnd::Cancelled => return Outcome::Cancelled,
         }
     }
-    Outcome::Success
+    warning.map_or(Outcome::Success, Outcome::Warning)
 }
 
 fn log_end(report: &RunReport, max_runtime: Duration) {
     let duration_ms = u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX);
     let result = report.outcome.as_str();
-    match report.outcome.message(max_runtime) {
-        None => tracing::info!(
+    let Some(message) = report.outcome.message(max_runtime) else {
+        tracing::info!(
             job = %report.job,
             scheduled = %rfc3339(report.slot),
             result,
             duration_ms,
             attempts = report.attempts,
             "job finished"
-        ),
-        Some(message) => tracing::error!(
-            job = %report.job,
-            scheduled = %rfc3339(report.slot),
-            result,
-            duration_ms,
-            attempts = report.attempts,
-            error = %message,
-            "job finished"
-        ),
+        );
+        return;
+    };
+
+    macro_rules! finished {
+        ($level:ident) => {
+            tracing::$level!(
+                job = %report.job,
+                scheduled = %rfc3339(report.slot),
+                result,
+                duration_ms,
+                attempts = report.attempts,
+                error = %message,
+                "job finished"
+            )
+        };
+    }
+    // A warning is a run that did its work; only a failed, stopped or cancelled run is an error.
+    match report.outcome {
+        Outcome::Warning(_) => finished!(warn),
+        _ => finished!(error),
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustix::process::Signal;
 
-use crate::support::{Behaviour, Server, TestDir, field};
+use crate::support::{Behaviour, Reply, ScriptedServer, Server, TestDir, field};
 
 /// Only the health job, every two seconds, against `url`.
 fn health_only(url: &str, health: &str) -> String {
@@ -347,4 +347,187 @@ fn run_failed_job_retried_with_backoff_then_reported() {
     assert_eq!(field(&finished[0], "result"), "failed");
     assert_eq!(field(&finished[0], "attempts"), "3");
     assert_eq!(daemon.messages("job started").len(), 1, "one run, three attempts");
+}
+
+/// Only the backup job, every two seconds, without encryption, writing to `backup_dir`.
+fn backup_every_two_seconds(dir: &TestDir, backup_dir: &str, extra: &str) {
+    let jobs = format!(
+        "[jobs.backup]\nschedule = \"*/2 * * * * *\"\nretries = 0\n\
+         [jobs.maintenance]\nenabled = false\n\
+         [jobs.full-check]\nenabled = false\n\
+         [jobs.health]\nenabled = false\n{extra}"
+    );
+    dir.write_config("http://127.0.0.1:9/api", &jobs);
+    let config = fs_err::read_to_string(dir.config_path()).unwrap();
+    let root = dir.path().display().to_string();
+    let config = config
+        .replace(&format!("dir = \"{root}/backups\""), &format!("dir = \"{root}/{backup_dir}\""));
+    fs_err::write(dir.config_path(), config).unwrap();
+}
+
+fn manifests_in(dir: &std::path::Path) -> usize {
+    let Ok(entries) = fs_err::read_dir(dir) else { return 0 };
+    entries
+        .filter(|entry| {
+            entry.as_ref().unwrap().file_name().to_string_lossy().ends_with(".manifest.json")
+        })
+        .count()
+}
+
+#[test]
+fn run_jobs_keep_configuration_in_force_after_edit_and_rejected_reload() {
+    let dir = TestDir::new();
+    dir.create_database(20, 100);
+    backup_every_two_seconds(&dir, "backups", "");
+    let mut daemon = dir.start_daemon("daemon.log");
+    daemon.wait_for_message("job finished", &[("job", "backup"), ("result", "success")], 1);
+
+    // An edit without SIGHUP: a valid file with another backup directory. Jobs keep using the
+    // directory of the configuration the daemon loaded.
+    backup_every_two_seconds(&dir, "elsewhere", "");
+    let done = daemon.messages("job finished").len();
+    daemon.wait_for_message("job finished", &[("job", "backup")], done + 2);
+
+    // A rejected reload: the file now has an unknown key, and the jobs still run as before.
+    backup_every_two_seconds(&dir, "elsewhere", "[backup]\nno_such_key = 1\n");
+    daemon.signal(Signal::HUP);
+    daemon.wait_for_message(
+        "configuration reload rejected, keeping the current configuration",
+        &[],
+        1,
+    );
+    let done = daemon.messages("job finished").len();
+    daemon.wait_for_message("job finished", &[("job", "backup")], done + 2);
+
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+    let results: Vec<String> =
+        daemon.messages("job finished").iter().map(|event| field(event, "result")).collect();
+    assert!(results.iter().all(|result| result == "success"), "log:\n{}", daemon.log_text());
+    assert!(results.len() >= 5, "{results:?}");
+    assert_eq!(manifests_in(&dir.path().join("elsewhere")), 0, "a job used the edited file");
+    assert!(manifests_in(&dir.backup_dir()) >= results.len(), "{:?}", dir.backup_files());
+}
+
+#[test]
+fn run_second_daemon_on_same_state_dir_exits_75() {
+    let dir = TestDir::new();
+    dir.write_config("http://127.0.0.1:9/api", &health_only("", "enabled = false"));
+    let mut first = dir.start_daemon("first.log");
+    first.wait_for_message("daemon started", &[], 1);
+
+    let mut second = dir.start_daemon("second.log");
+    assert_eq!(second.wait_exit(), 75, "log:\n{}", second.log_text());
+    let expected = format!("another daemon is running (pid {})", first.child.id());
+    assert!(second.log_text().contains(&expected), "log:\n{}", second.log_text());
+    // The first daemon's state is still its own.
+    let state = fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap();
+    assert!(state.contains(&format!("\"pid\": {}", first.child.id())), "{state}");
+
+    // The lock goes with the process, so a daemon starts again once the first one stopped.
+    first.signal(Signal::TERM);
+    assert_eq!(first.wait_exit(), 0);
+    let mut third = dir.start_daemon("third.log");
+    third.wait_for_message("daemon started", &[], 1);
+    third.signal(Signal::TERM);
+    assert_eq!(third.wait_exit(), 0);
+}
+
+/// A backend that serves the monitor's endpoints: `/health` as `health` says, and empty item
+/// lists, so the low-stock check is OK.
+fn backend(health: impl Fn() -> Reply + Send + Sync + 'static) -> ScriptedServer {
+    ScriptedServer::start(move |request| match request.path.as_str() {
+        "/api/health" => health(),
+        "/api/items" | "/api/analytics/low-stock" => Reply::json(200, "[]"),
+        _ => Reply::json(404, "{}"),
+    })
+}
+
+/// A directory where every monitoring check but `api_health` is OK: a database, a fresh
+/// verified backup, disk thresholds that always pass; the health job runs every two seconds.
+fn monitored_dir(api_url: &str, monitor: &str) -> TestDir {
+    let dir = TestDir::new();
+    dir.create_database(20, 100);
+    let health = "schedule = \"*/2 * * * * *\"\nretries = 0";
+    let extra = format!(
+        "{}[monitor]\ndisk_space_gb = 0\ndisk_usage_percentage = 100\n{monitor}\n",
+        health_only(api_url, health)
+    );
+    dir.write_config(api_url, &extra);
+    let backup = dir.output(&["backup"]);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    dir
+}
+
+#[test]
+fn run_health_job_alerts_through_monitor_cycle() {
+    let backend = backend(|| Reply::json(500, r#"{"status":"error"}"#));
+    let receiver = ScriptedServer::start(|_| Reply::json(200, "{}"));
+    let api_url = format!("{}/api", backend.base);
+    let notifier = format!(
+        "failure_threshold = 2\n[[monitor.notifiers]]\ntype = \"webhook\"\nurl = \"{}/hook\"",
+        receiver.base
+    );
+    let dir = monitored_dir(&api_url, &notifier);
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let finished = daemon.wait_for_message("job finished", &[("job", "health")], 3);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    // The second failing cycle fires the alert once; the third sends nothing new.
+    let notices: Vec<serde_json::Value> = receiver
+        .requests_to("/hook")
+        .iter()
+        .map(|request| serde_json::from_str(&request.body).unwrap())
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["kind"], "firing");
+    assert_eq!(notices[0]["check"], "api_health");
+    let alerts = fs_err::read_to_string(dir.state_dir().join("alerts.json")).unwrap_or_default();
+    assert!(alerts.contains("api_health"), "no alert state written: {alerts}");
+
+    // Log levels follow each check's status; the run is a failure, logged as an error.
+    let checks = daemon.messages("check result");
+    for event in &checks {
+        let expected = if field(event, "check") == "api_health" { "ERROR" } else { "INFO" };
+        assert_eq!(event["level"], expected, "{event}");
+    }
+    assert_eq!(checks.len(), 5 * finished.len(), "log:\n{}", daemon.log_text());
+    for event in &finished {
+        assert_eq!(field(event, "result"), "failed", "{event}");
+        assert_eq!(event["level"], "ERROR", "{event}");
+    }
+    let state = fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap();
+    assert!(state.contains("\"last_result\": \"failed\""), "{state}");
+}
+
+#[test]
+fn run_health_job_warning_is_logged_as_warning() {
+    // Slower than api_response_time_ms, so api_health is WARNING and everything else OK.
+    let backend =
+        backend(|| Reply::json(200, r#"{"status":"ok"}"#).delayed(Duration::from_millis(300)));
+    let api_url = format!("{}/api", backend.base);
+    let dir = monitored_dir(&api_url, "api_response_time_ms = 100");
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let finished = daemon.wait_for_message("job finished", &[("job", "health")], 2);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    for event in &finished {
+        assert_eq!(field(event, "result"), "warning", "{event}");
+        assert_eq!(event["level"], "WARN", "{event}");
+    }
+    let api_checks: Vec<_> = daemon
+        .messages("check result")
+        .into_iter()
+        .filter(|event| field(event, "check") == "api_health")
+        .collect();
+    assert!(!api_checks.is_empty(), "log:\n{}", daemon.log_text());
+    assert!(api_checks.iter().all(|event| event["level"] == "WARN"), "{api_checks:?}");
+    let errors: Vec<_> = daemon.events().into_iter().filter(|e| e["level"] == "ERROR").collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let state = fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap();
+    assert!(state.contains("\"last_result\": \"warning\""), "{state}");
 }

@@ -2,7 +2,7 @@
 
 use chrono::{TimeDelta, Utc};
 
-use crate::support::{Behaviour, Server, TestDir};
+use crate::support::{Behaviour, Reply, ScriptedServer, Server, TestDir};
 
 fn write_state(
     dir: &TestDir,
@@ -63,7 +63,7 @@ fn health_fails_with_reasons() {
     assert_eq!(code, Some(1));
     let reasons: Vec<_> = stderr.lines().collect();
     assert_eq!(reasons.len(), 3, "{stderr}");
-    assert!(reasons[0].contains("answered HTTP 500"), "{stderr}");
+    assert!(reasons[0].contains("GET /health returned HTTP 500 (CRITICAL)"), "{stderr}");
     assert!(reasons[1].contains("heartbeat is 600s old"), "{stderr}");
     assert!(reasons[2].starts_with("no verified backup in "), "{stderr}");
 }
@@ -105,4 +105,78 @@ fn health_passes_with_fresh_verified_backup() {
     let (code, stdout, stderr) = health(&dir);
     assert_eq!(stdout, "Health check passed\n", "{stderr}");
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn health_fails_on_unhealthy_status_in_body() {
+    let server = ScriptedServer::start(|_| Reply::json(200, r#"{"status":"unhealthy"}"#));
+    let dir = TestDir::new();
+    dir.write_config(&format!("{}/api", server.base), "");
+    write_state(&dir, Utc::now() - TimeDelta::hours(1), true, TimeDelta::seconds(5));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check failed\n");
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("the body reports status \"unhealthy\""), "{stderr}");
+}
+
+#[test]
+fn health_does_not_follow_redirect_to_other_host() {
+    let elsewhere = ScriptedServer::start(|_| Reply::json(200, r#"{"status":"ok"}"#));
+    let target = format!("{}/api/health", elsewhere.base);
+    let server = ScriptedServer::start(move |_| Reply {
+        location: Some(target.clone()),
+        ..Reply::json(302, "")
+    });
+    let dir = TestDir::new();
+    dir.write_config(&format!("{}/api", server.base), "");
+    write_state(&dir, Utc::now() - TimeDelta::hours(1), true, TimeDelta::seconds(5));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check failed\n");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("redirect to another host"), "{stderr}");
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn health_fails_when_newest_verified_backup_is_too_old() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.create_database(20, 100);
+    // 0.0002 hours is 0.72 s, so the backup is too old after a second.
+    dir.write_config(&server.url, "[monitor]\nbackup_failure_hours = 0.0002\n");
+    let backup = dir.output(&["backup"]);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check failed\n");
+    assert_eq!(code, Some(1));
+    assert!(stderr.starts_with("the newest verified backup inventory-"), "{stderr}");
+    assert!(stderr.contains("more than backup_failure_hours = 0.0002"), "{stderr}");
+}
+
+#[test]
+fn health_help_says_what_it_checks() {
+    let dir = TestDir::new();
+    dir.write_config("http://127.0.0.1:9/api", "");
+    let output = dir.output(&["health", "--help"]);
+    assert!(output.status.success());
+    insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
+}
+
+#[test]
+fn health_passes_slow_backend_with_warning() {
+    let server = Server::start(Behaviour::Slow(std::time::Duration::from_millis(200)));
+    let dir = TestDir::new();
+    dir.write_config(&server.url, "[monitor]\napi_response_time_ms = 50\n");
+    write_state(&dir, Utc::now() - TimeDelta::hours(1), true, TimeDelta::seconds(5));
+
+    let (code, stdout, stderr) = health(&dir);
+    assert_eq!(stdout, "Health check passed\n", "{stderr}");
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("backend API is slow"), "{stderr}");
 }

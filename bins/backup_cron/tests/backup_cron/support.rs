@@ -301,3 +301,122 @@ fn answer(mut stream: TcpStream, behaviour: Behaviour, seen: &Mutex<Vec<String>>
     );
     let _ = stream.write_all(response.as_bytes());
 }
+
+/// A request that [`ScriptedServer`] received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, value)| value.as_str())
+    }
+}
+
+/// The answer of a [`ScriptedServer`] handler.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+    /// A `Location` header, for redirects.
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply { status, body: body.to_owned(), delay: Duration::ZERO, location: None }
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+}
+
+/// An HTTP server on 127.0.0.1 whose answers a closure chooses; it records every request.
+pub struct ScriptedServer {
+    /// `http://127.0.0.1:PORT`, without a path.
+    pub base: String,
+    pub requests: Arc<Mutex<Vec<Request>>>,
+}
+
+type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
+impl ScriptedServer {
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ScriptedServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
+        let handler: Arc<Handler> = Arc::new(handler);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let seen = Arc::clone(&seen);
+                let handler = Arc::clone(&handler);
+                std::thread::spawn(move || serve_scripted(stream, handler.as_ref(), &seen));
+            }
+        });
+        ScriptedServer { base, requests }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The recorded requests to `path`.
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        self.requests().into_iter().filter(|request| request.path == path).collect()
+    }
+}
+
+fn serve_scripted(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let mut parts = request_line.split_whitespace();
+    let request = Request {
+        method: parts.next().unwrap_or_default().to_owned(),
+        path: parts.next().unwrap_or_default().to_owned(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    seen.lock().unwrap().push(request.clone());
+
+    let reply = handler(&request);
+    std::thread::sleep(reply.delay);
+    let location = reply.location.map(|url| format!("location: {url}\r\n")).unwrap_or_default();
+    let response = format!(
+        "HTTP/1.1 {} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         {location}connection: close\r\n\r\n{}",
+        reply.status,
+        reply.body.len(),
+        reply.body
+    );
+    let _ = stream.write_all(response.as_bytes());
+}
