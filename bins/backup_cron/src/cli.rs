@@ -75,9 +75,9 @@ pub enum Command {
     /// check failed`, the reasons on stderr, and exits 1. The checks:
     ///
     ///   backend API    GET {API_URL}/health, judged as the monitor's api_health check: a 2xx
-    ///                  answer within [api] connect_timeout and read_timeout, no unhealthy
+    ///                  response within [api] connect_timeout and read_timeout, no unhealthy
     ///                  status in the body ([api] health_expect_field if set), no redirect
-    ///                  to another host. A slow answer only logs a warning.
+    ///                  to another host. A slow response only logs a warning.
     ///   daemon         the heartbeat in [state] dir is at most 3 minutes old; checked only
     ///                  while the state shows a daemon running, so system cron setups pass.
     ///   backups        the newest verified backup is younger than [monitor]

@@ -8,8 +8,8 @@
 //! Each run's children get the configuration in force through a pipe (see [`child::spawn`]), so
 //! an edited or rejected configuration file never reaches a job before a successful reload.
 //!
-//! Invariants: one daemon per state directory ([`lock`]); at most one run per job is active at
-//! a time, and a run that falls due meanwhile is skipped and logged once. A scheduled time never runs twice, even when the clock steps
+//! Invariants: one daemon runs per state directory ([`lock`]). At most one run per job is
+//! active at a time, and a run that falls due meanwhile is skipped and logged once. A scheduled time never runs twice, even when the clock steps
 //! back. The state file records each job's latest handled time, so a restart catches up the
 //! downtime with at most one run per job.
 
@@ -470,7 +470,7 @@ impl Daemon {
         }
     }
 
-    /// The configuration in force.
+    /// Returns the configuration in force.
     fn config(&self) -> &Config {
         &self.loaded.config
     }

@@ -75,6 +75,27 @@ pub fn encode_handoff(loaded: &Loaded) -> Result<Zeroizing<Vec<u8>>, ConfigError
 ///
 /// [`ConfigError::Handoff`] when the document cannot be read, is larger than 4 MiB, is not
 /// valid, or comes from a build with another format version.
+///
+/// # Example
+///
+/// ```
+/// use std::collections::HashMap;
+///
+/// use invguard_config::{Config, LoadOptions, decode_handoff, encode_handoff};
+///
+/// let env = HashMap::from([
+///     ("TZ".to_owned(), "UTC".to_owned()),
+///     ("GPG_PASSPHRASE".to_owned(), "correct horse".to_owned()),
+/// ]);
+/// let loaded = Config::load(&LoadOptions { file: None, env: Some(env) })?;
+///
+/// // The parent writes these bytes to the child's pipe, and the child reads them back.
+/// let bytes = encode_handoff(&loaded)?;
+/// let handed_over = decode_handoff(&bytes[..])?;
+/// let passphrase = handed_over.config.encryption.passphrase.as_ref().map(|p| p.expose());
+/// assert_eq!(passphrase, Some("correct horse"));
+/// # Ok::<(), invguard_config::ConfigError>(())
+/// ```
 pub fn decode_handoff(reader: impl Read) -> Result<Loaded, ConfigError> {
     let mut buffer = Zeroizing::new(Vec::with_capacity(MAX_HANDOFF_BYTES + 1));
     let limit = u64::try_from(MAX_HANDOFF_BYTES + 1).unwrap_or(u64::MAX);

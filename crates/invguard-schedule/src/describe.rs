@@ -56,7 +56,7 @@ fn describe_time(expr: &CronExpr) -> (String, bool) {
     // Whether the last part lists minutes, as in `at minute 0`, which needs `of every hour`.
     let lists_minutes;
     if has_second_field(expr) {
-        // The seconds come first and the minutes say which minutes they fall in.
+        // The seconds come first, then the minutes they fall in.
         let seconds = describe_unit(expr.seconds, CronField::Second, "second");
         let minutes_full = expr.minutes.is_full(CronField::Minute);
         lists_minutes = !minutes_full && full_step(expr.minutes, CronField::Minute).is_none();
@@ -82,7 +82,7 @@ fn describe_time(expr: &CronExpr) -> (String, bool) {
     (parts.join(" "), false)
 }
 
-/// Whether the seconds field says more than `0`: a 6-field expression whose leading field is
+/// Whether the seconds field contains more than `0`: a 6-field expression whose leading field is
 /// `0` runs at the same times as its 5-field form and is described as one.
 fn has_second_field(expr: &CronExpr) -> bool {
     expr.has_seconds && expr.seconds.values() != [0]

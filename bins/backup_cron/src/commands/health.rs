@@ -63,7 +63,7 @@ fn report(problems: &[String]) -> anyhow::Result<Exit> {
 }
 
 /// Runs the monitor's `api_health` check: a CRITICAL or UNKNOWN result is a problem; a
-/// WARNING (a slow answer) is logged and passes, because the backend is up.
+/// WARNING (a slow response) is logged and passes, because the backend is up.
 fn check_api(config: &Config, now: DateTime<Utc>) -> Result<(), String> {
     let result = Monitor::new(config).check(CheckName::ApiHealth, now);
     let url = format!("{}/health", config.api.url.trim_end_matches('/'));

@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: &JobStepArgs) -> anyhow::Result<Exit> {
 /// and the notices due, as `monitor` without a subcommand does.
 ///
 /// Each check result is logged at the level its status calls for: INFO for OK, WARN for
-/// WARNING, ERROR for CRITICAL and UNKNOWN. The exit code tells the daemon how the run went:
+/// WARNING, ERROR for CRITICAL and UNKNOWN. The exit code reports the run's result to the daemon:
 /// success when every check is OK, [`Exit::Warning`] when the worst is WARNING, failure when a
 /// check is CRITICAL or UNKNOWN.
 fn monitor(ctx: &Context) -> anyhow::Result<Exit> {

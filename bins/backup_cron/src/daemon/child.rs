@@ -47,10 +47,10 @@ pub enum ChildEnd {
 /// Ctrl-C reaches only the daemon, which decides when to stop its children.
 ///
 /// `handoff` is the daemon's configuration in force, secrets included, from
-/// [`invguard_config::encode_handoff`]. The child reads it from its standard input (a pipe, so
-/// it never touches a file) instead of loading the file and the environment, which may have
-/// changed since the daemon loaded them and which lack the secrets that
-/// [`secret_free_command`] removes.
+/// [`invguard_config::encode_handoff`]. The child reads it from its standard input, a pipe, so
+/// it never touches a file. It does not load the file and the environment, because they may
+/// have changed since the daemon loaded them and lack the secrets that [`secret_free_command`]
+/// removes.
 pub fn spawn(invocation: &Invocation, step: &Step, handoff: &[u8]) -> anyhow::Result<Child> {
     let mut command = secret_free_command(&invocation.program);
     command.args(&invocation.global_args).args(step.args);
@@ -60,8 +60,8 @@ pub fn spawn(invocation: &Invocation, step: &Step, handoff: &[u8]) -> anyhow::Re
         .spawn()
         .with_context(|| format!("cannot start {}", invocation.program.display()))?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A child that exits before it reads everything closes the pipe; its exit status then
-        // tells what happened, so the write error adds nothing.
+        // A child that exits before it reads everything closes the pipe. Its exit status then
+        // shows what happened, so the write error adds nothing.
         if let Err(error) = stdin.write_all(handoff) {
             tracing::debug!(pid = child.id(), error = %error, "child closed its standard input early");
         }

@@ -375,7 +375,7 @@ fn manifests_in(dir: &std::path::Path) -> usize {
 }
 
 #[test]
-fn run_jobs_keep_configuration_in_force_after_edit_and_rejected_reload() {
+fn run_jobs_ignore_unaccepted_config_edits() {
     let dir = TestDir::new();
     dir.create_database(20, 100);
     backup_every_two_seconds(&dir, "backups", "");
@@ -410,7 +410,7 @@ fn run_jobs_keep_configuration_in_force_after_edit_and_rejected_reload() {
 }
 
 #[test]
-fn run_second_daemon_on_same_state_dir_exits_75() {
+fn run_second_daemon_exits_locked() {
     let dir = TestDir::new();
     dir.write_config("http://127.0.0.1:9/api", &health_only("", "enabled = false"));
     let mut first = dir.start_daemon("first.log");
@@ -433,8 +433,8 @@ fn run_second_daemon_on_same_state_dir_exits_75() {
     assert_eq!(third.wait_exit(), 0);
 }
 
-/// A backend that serves the monitor's endpoints: `/health` as `health` says, and empty item
-/// lists, so the low-stock check is OK.
+/// A backend that serves the monitor's endpoints: `/health` with the reply of `health`, and
+/// empty item lists, so the low-stock check is OK.
 fn backend(health: impl Fn() -> Reply + Send + Sync + 'static) -> ScriptedServer {
     ScriptedServer::start(move |request| match request.path.as_str() {
         "/api/health" => health(),
@@ -444,7 +444,7 @@ fn backend(health: impl Fn() -> Reply + Send + Sync + 'static) -> ScriptedServer
 }
 
 /// A directory where every monitoring check but `api_health` is OK: a database, a fresh
-/// verified backup, disk thresholds that always pass; the health job runs every two seconds.
+/// verified backup and disk thresholds that always pass. The health job runs every 2 seconds.
 fn monitored_dir(api_url: &str, monitor: &str) -> TestDir {
     let dir = TestDir::new();
     dir.create_database(20, 100);

@@ -142,7 +142,7 @@ fn health_does_not_follow_redirect_to_other_host() {
 }
 
 #[test]
-fn health_fails_when_newest_verified_backup_is_too_old() {
+fn health_fails_on_old_backup() {
     let server = Server::start(Behaviour::Healthy);
     let dir = TestDir::new();
     dir.create_database(20, 100);

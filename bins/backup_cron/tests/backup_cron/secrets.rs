@@ -46,15 +46,15 @@ fn secrets_passphrase_variable_not_logged_at_trace() {
     }
 }
 
-/// Secrets that only the daemon's environment holds reach its jobs through the configuration
-/// handoff pipe, while the children's environment and command line hold none of them.
+/// Secrets that only the daemon's environment contains reach its jobs through the
+/// configuration handoff pipe. The children's environment and command line contain none.
 #[test]
 fn secrets_daemon_environment_reaches_jobs_not_child_environment() {
     const PASSWORD: &str = "login-password-e41b7a";
     const TOKEN: &str = "issued-token-0c55d2";
     const PING_PATH: &str = "/ping/ping-uuid-93af10";
 
-    // /health answers after two seconds, which keeps the health job's child alive while the
+    // /health responds after two seconds, which keeps the health job's child alive while the
     // test reads its /proc entries.
     let backend = ScriptedServer::start(|request| match request.path.as_str() {
         "/api/health" => {

@@ -318,7 +318,7 @@ impl Request {
     }
 }
 
-/// The answer of a [`ScriptedServer`] handler.
+/// The response of a [`ScriptedServer`] handler.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
@@ -339,7 +339,7 @@ impl Reply {
     }
 }
 
-/// An HTTP server on 127.0.0.1 whose answers a closure chooses; it records every request.
+/// An HTTP server on 127.0.0.1 whose responses a closure chooses. It records every request.
 pub struct ScriptedServer {
     /// `http://127.0.0.1:PORT`, without a path.
     pub base: String,
@@ -370,7 +370,7 @@ impl ScriptedServer {
         self.requests.lock().unwrap().clone()
     }
 
-    /// The recorded requests to `path`.
+    /// Returns the recorded requests to `path`.
     pub fn requests_to(&self, path: &str) -> Vec<Request> {
         self.requests().into_iter().filter(|request| request.path == path).collect()
     }
