@@ -2,10 +2,17 @@
 //!
 //! Generates an inventory database under `target/demo/` and backs it up with `backup_cron
 //! backup` while a writer thread records stock movements. Then it lists and verifies the
-//! backups. Finally it decrypts the newest one with `gpg` and `zstd` (when installed) and
-//! compares its row counts with the manifest. Everything stays under `target/demo/`, and a
-//! second run starts afresh.
+//! backups. Finally it decrypts the newest one with `gpg` and `zstd` (when installed) into a
+//! file of mode 0600 and compares its row counts with the manifest. Everything stays under
+//! `target/demo/` of this workspace, and a second run starts afresh.
+//!
+//! The demo builds `backup_cron` into this workspace's own `target/` directory and runs the
+//! executable cargo reports, even when `CARGO_TARGET_DIR` names a directory shared with other
+//! checkouts: another checkout building there could replace the binary between the build and
+//! the run.
 
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -35,7 +42,7 @@ pub struct Args {
     seed: u64,
 }
 
-/// The files of one demo run, all under `target/demo/`.
+/// The files of one demo run, all under `target/demo/` of this workspace.
 #[derive(Debug)]
 struct Layout {
     root: PathBuf,
@@ -63,7 +70,7 @@ impl Layout {
 
 /// Runs `cargo xtask demo`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let layout = Layout::new(tools::target_dir().join("demo"));
+    let layout = Layout::new(workspace_target_dir().join("demo"));
     prepare(&layout)?;
 
     println!("==> generating a {} MiB inventory database", args.size_mb);
@@ -78,7 +85,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
 
     println!("==> building backup_cron");
-    let binary = tools::build_backup_cron(Profile::Dev)?;
+    let binary = build_backup_cron()?;
 
     println!("==> backup while a writer thread records stock movements");
     let writer = Writer::start(&layout.database)?;
@@ -98,6 +105,50 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     print_locations(&layout, &binary, &newest);
     Ok(())
+}
+
+/// Returns `target/` of this workspace, ignoring `CARGO_TARGET_DIR`.
+fn workspace_target_dir() -> PathBuf {
+    tools::workspace_root().join("target")
+}
+
+/// Builds `backup_cron` of this workspace into [`workspace_target_dir`] and returns the path of
+/// the executable that cargo reports.
+fn build_backup_cron() -> anyhow::Result<PathBuf> {
+    let mut command = build_command(Profile::Dev);
+    let output = command.stderr(Stdio::inherit()).output().context("cannot run cargo build")?;
+    if !output.status.success() {
+        bail!("{} failed with {}", tools::describe(&command), output.status);
+    }
+    executable_from_messages(&output.stdout)
+}
+
+/// `cargo build` of `backup_cron` with `profile` in the workspace root, into its own target
+/// directory, with JSON messages on stdout.
+fn build_command(profile: Profile) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(tools::workspace_root())
+        .args(["build", "--quiet", "--package", "backup_cron", "--bin", "backup_cron"])
+        .args(["--message-format", "json-render-diagnostics", "--target-dir"])
+        .arg(workspace_target_dir())
+        .env_remove("CARGO_TARGET_DIR");
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    command
+}
+
+/// Finds the `backup_cron` executable in cargo's JSON messages (`compiler-artifact`).
+fn executable_from_messages(stdout: &[u8]) -> anyhow::Result<PathBuf> {
+    let messages = stdout.split(|byte| *byte == b'\n');
+    let executable = messages
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter(|message| message["target"]["name"] == "backup_cron")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from));
+    executable.context("cargo build reported no backup_cron executable")
 }
 
 /// Removes the previous run's files and writes the passphrase and configuration files.
@@ -209,8 +260,9 @@ fn decrypt_with_gnupg(layout: &Layout, backup: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `gpg --decrypt BACKUP | zstd -d -o OUTPUT`; the passphrase goes by file, never by
-/// argument.
+/// Runs `gpg --decrypt BACKUP | zstd -d > OUTPUT`; the passphrase goes by file, never by
+/// argument. `OUTPUT` is replaced by a new file of mode 0600, because it contains the plaintext
+/// database.
 pub fn gpg_zstd_decrypt(
     gnupg_home: &Path,
     passphrase_file: &Path,
@@ -228,11 +280,12 @@ pub fn gpg_zstd_decrypt(
         .spawn()
         .context("cannot run gpg")?;
     let ciphertext = gpg.stdout.take().context("gpg has no stdout pipe")?;
+    let plaintext = create_private_file(output)?;
 
     let zstd = Command::new("zstd")
-        .args(["--decompress", "--quiet", "--force", "-o"])
-        .arg(output)
+        .args(["--decompress", "--quiet", "--stdout"])
         .stdin(ciphertext)
+        .stdout(plaintext)
         .status()
         .context("cannot run zstd")?;
     let gpg = gpg.wait()?;
@@ -244,6 +297,17 @@ pub fn gpg_zstd_decrypt(
         bail!("zstd --decompress of {} failed with {zstd}", backup.display());
     }
     Ok(())
+}
+
+/// Creates `path` anew with mode 0600, whatever the umask, replacing any file there.
+fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    tools::remove_file_if_exists(path)?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// Reads the `tables` row counts from the manifest beside `backup`, in file order.
@@ -278,7 +342,90 @@ fn print_locations(layout: &Layout, binary: &Path, newest: &Path) {
     println!("    backups         {}", layout.backups.display());
     println!("    newest backup   {}", newest.display());
     if layout.restored.exists() {
-        println!("    decrypted copy  {}", layout.restored.display());
+        println!("    decrypted copy  {} (mode 0600)", layout.restored.display());
     }
     println!("    try: {} --config {} list --json", binary.display(), layout.config.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn gpg_zstd_decrypt_writes_private_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let gnupg = dir.path().join("gnupg");
+        tools::create_private_dir(&gnupg).unwrap();
+        let passphrase = dir.path().join("passphrase");
+        tools::write_private_file(&passphrase, b"demo-test-passphrase\n").unwrap();
+        let plaintext = dir.path().join("plain.db");
+        fs_err::write(&plaintext, b"SQLite format 3\0 and some pages").unwrap();
+        let compressed = dir.path().join("plain.db.zst");
+        let zstd = Command::new("zstd")
+            .args(["--quiet", "-o"])
+            .arg(&compressed)
+            .arg(&plaintext)
+            .status()
+            .expect("zstd must be installed (Debian: apt-get install zstd)");
+        assert!(zstd.success());
+        let backup = dir.path().join("plain.db.zst.gpg");
+        let gpg = Command::new("gpg")
+            .env("GNUPGHOME", &gnupg)
+            .args(["--batch", "--quiet", "--pinentry-mode", "loopback", "--no-symkey-cache"])
+            .arg("--passphrase-file")
+            .arg(&passphrase)
+            .arg("--symmetric")
+            .arg("--output")
+            .arg(&backup)
+            .arg(&compressed)
+            .status()
+            .expect("gpg must be installed (Debian: apt-get install gnupg)");
+        assert!(gpg.success());
+        // A file left by an earlier run, readable by everyone, must not keep its mode.
+        let restored = dir.path().join("restored.db");
+        fs_err::write(&restored, b"old").unwrap();
+        fs_err::set_permissions(&restored, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let result = gpg_zstd_decrypt(&gnupg, &passphrase, &backup, &restored);
+        let _ = Command::new("gpgconf").args(["--kill", "all"]).env("GNUPGHOME", &gnupg).status();
+
+        result.unwrap();
+        assert_eq!(fs_err::read(&restored).unwrap(), fs_err::read(&plaintext).unwrap());
+        let mode = fs_err::metadata(&restored).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn build_command_uses_this_workspace_target_dir() {
+        let command = build_command(Profile::Dev);
+
+        let args: Vec<String> =
+            command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect();
+        let target_dir = args.iter().position(|arg| arg == "--target-dir").unwrap();
+        let expected = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target");
+        assert_eq!(Path::new(&args[target_dir + 1]), expected);
+        assert_eq!(command.get_current_dir(), expected.parent());
+        let target_env = command.get_envs().find(|(name, _)| *name == "CARGO_TARGET_DIR");
+        assert_eq!(target_env, Some((std::ffi::OsStr::new("CARGO_TARGET_DIR"), None)));
+    }
+
+    #[test]
+    fn executable_from_messages_takes_backup_cron_artifact() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","target":{"name":"invguard_backup"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"name":"backup_cron"},"#,
+            r#""executable":"/work/a/target/debug/backup_cron"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+            "\n",
+        );
+
+        let executable = executable_from_messages(messages.as_bytes()).unwrap();
+
+        assert_eq!(executable, Path::new("/work/a/target/debug/backup_cron"));
+        assert!(executable_from_messages(b"{\"reason\":\"build-finished\"}\n").is_err());
+    }
 }
