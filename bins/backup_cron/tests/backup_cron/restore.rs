@@ -53,9 +53,16 @@ fn restore_in_place_replaces_live_database() {
     let fixture = Fixture::new("");
     fixture.create_database(200);
     fixture.backup();
-    let connection = rusqlite::Connection::open(fixture.database()).unwrap();
-    connection.execute("DELETE FROM items WHERE id > 5", []).unwrap();
-    drop(connection);
+    // The change goes through a separate process, not a connection of this test process: a
+    // child that another test thread spawns at that moment holds a copy of every open
+    // descriptor until its exec, so the restore's open-file check could find the database
+    // open in that child.
+    let deleted = Command::new("sqlite3")
+        .arg(fixture.database())
+        .arg("DELETE FROM items WHERE id > 5;")
+        .status()
+        .expect("sqlite3 must be installed for this test");
+    assert!(deleted.success());
     let database = fixture.database();
 
     let run =
