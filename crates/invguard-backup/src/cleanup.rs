@@ -4,9 +4,9 @@
 //! Only files this product wrote for the configured database are candidates: backups named
 //! `<database name>-<UTC time>[-N].db.zst[.gpg]` with their manifests, and leftovers of
 //! interrupted backups (`.partial` files, manifest temporary files). Legacy backups of the
-//! Python service are candidates only with `include_legacy = true`, and only when their name
-//! starts with the database name and a separator and carries a date (see [`is_legacy`]);
-//! other `*.gpg` files are reported and left alone. Everything else is left alone too: other
+//! Python service are candidates only with `include_legacy = true`. Even then only names that
+//! start with the database name and a separator and carry a date qualify (see [`is_legacy`]).
+//! Other `*.gpg` files are reported and left alone. Everything else is left alone too: other
 //! files (logged at debug), symbolic links (never followed or deleted), directories such as
 //! the temporary and state directories, the lock file, and backups of other databases. A
 //! manifest without its backup is reported and kept.
@@ -75,7 +75,7 @@ pub struct UnreadableBackup {
     pub name: String,
     /// Its manifest file name.
     pub manifest: String,
-    /// Why the manifest cannot be read, in words.
+    /// The reason the manifest cannot be read, in words.
     pub reason: String,
 }
 
@@ -101,7 +101,7 @@ pub struct CleanupReport {
     /// Whether this was a dry run that deleted nothing.
     pub dry_run: bool,
     /// The writer that held the directory lock during a dry run, which then read the directory
-    /// without the lock; its plan may change once the writer finishes.
+    /// without the lock. The plan may change once the writer finishes.
     pub beside_writer: Option<Writer>,
 }
 
@@ -430,10 +430,11 @@ fn is_visible_gpg(name: &str) -> bool {
 /// Returns whether `name` counts as a backup the Python service wrote for `database`, and so
 /// may be deleted with `include_legacy = true`.
 ///
-/// The Python service's exact naming is not recorded, so the rule is narrow: a visible
-/// `*.gpg` file not named like this product's backups, whose name starts with the database
-/// name followed by `_`, `-` or `.`, and contains a valid date written `YYYYMMDD` (a run of
-/// exactly 8 digits, or the first 8 of a 14-digit `YYYYMMDDHHMMSS` run) or `YYYY-MM-DD`.
+/// The Python service's exact naming is not recorded, so the rule is narrow. The file is a
+/// visible `*.gpg` file not named like this product's backups, and its name starts with the
+/// database name followed by `_`, `-` or `.`. The name also contains a valid date written
+/// `YYYYMMDD` (a run of exactly 8 digits, or the first 8 of a 14-digit `YYYYMMDDHHMMSS` run)
+/// or `YYYY-MM-DD`.
 /// `inventory_backup_20250101_020000.db.gpg` qualifies; `inventory-notes.gpg` and
 /// `keys-20250101.gpg` do not.
 fn is_legacy(name: &str, database: &str) -> bool {

@@ -249,7 +249,7 @@ pub enum BackupError {
     ManifestUnreadable {
         /// The manifest file.
         path: PathBuf,
-        /// Why it cannot be read, in words.
+        /// The reason it cannot be read, in words.
         reason: String,
     },
 
@@ -510,7 +510,7 @@ fn describe_skipped(skipped: &[crate::restore::SkippedBackup]) -> String {
     format!(" ({})", reasons.join("; "))
 }
 
-/// The number of passphrases a decryption tried, from its crypto error.
+/// Returns the number of passphrases a decryption tried, from its crypto error.
 fn passphrases_tried(crypto: &CryptoError) -> usize {
     match crypto {
         CryptoError::WrongPassphrase { tried }

@@ -41,9 +41,9 @@ pub struct BackupEntry {
     /// A backup file in this product's naming without a manifest: its run did not finish, so
     /// it never counts as good.
     pub incomplete: bool,
-    /// Why the backup's manifest cannot be read (invalid JSON, an unknown `format_version`, an
-    /// I/O error). Such a backup never counts as good. When its backup file is missing too,
-    /// the entry is the manifest itself.
+    /// The reason the backup's manifest cannot be read (invalid JSON, an unknown
+    /// `format_version`, an I/O error). Such a backup never counts as good. When its backup
+    /// file is missing too, the entry is the manifest itself.
     pub manifest_error: Option<String>,
     /// The backup file.
     #[serde(skip)]
@@ -106,7 +106,7 @@ impl BackupEntry {
 /// A manifest that cannot be read (invalid JSON, an unknown `format_version`, an I/O error)
 /// does not stop the listing: its backup is listed with the reason in
 /// [`BackupEntry::manifest_error`], dated by the time in its name, and never counts as good.
-/// A manifest of an unknown version is never parsed as the version this build knows.
+/// A manifest of an unknown version is never parsed as the version this build reads.
 ///
 /// Takes no lock: hold [`DirLock::shared`](crate::DirLock::shared) (readers) or
 /// [`DirLock::exclusive`](crate::DirLock::exclusive) (writers) around it, or accept that a

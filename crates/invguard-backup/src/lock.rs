@@ -101,7 +101,7 @@ impl DirLock {
     }
 }
 
-/// What [`DirLock::shared_or_writer`] got: the shared lock, or the writer holding the lock.
+/// The result of [`DirLock::shared_or_writer`]: the shared lock, or the writer holding the lock.
 #[derive(Debug)]
 pub enum ReadAccess {
     /// The shared lock, held until dropped; no writer starts meanwhile.

@@ -150,7 +150,7 @@ pub fn restore(
 
     let target = resolve_target(config, options)?;
     // The read-only checks run before the decoding, which can take minutes, so a restore that
-    // would be refused says so at once. A real restore checks again when it replaces the file.
+    // would be refused fails at once. A real restore checks again when it replaces the file.
     let in_use = if target.exists { in_use::find_other_user(&target.path) } else { None };
     if let Some(check) = &in_use
         && !options.dry_run

@@ -161,7 +161,7 @@ fn unknown_variable(name: &str) -> ConfigError {
     // A variable whose table exists is compared as the key it spells, with the keys of that
     // table only, so INVGUARD_BACKUP__COLOUR suggests nothing rather than INVGUARD_BACKUP__DIR.
     // Other variables are compared without the shared prefix, which catches a single `_` in
-    // place of `__`; comparing the prefix too would make every name look close.
+    // place of `__`. Comparing the prefix too would make every name look close.
     let spelled = name.trim_start_matches(PREFIX).to_lowercase().replace("__", ".");
     let table = spelled.rsplit_once('.').map_or("", |(table, _)| table);
     let suggestion = if registry::is_table(table) {

@@ -124,13 +124,13 @@ fn keys_needed(entry: &BackupEntry) -> String {
     }
 }
 
-/// The first 8 hex digits of a fingerprint, marked as shortened: `0x0123ABCD…`.
+/// Formats the first 8 hex digits of a fingerprint, marked as shortened: `0x0123ABCD…`.
 fn short_fingerprint(fingerprint: &str) -> String {
     let start: String = fingerprint.chars().take(8).collect();
     if start.len() < fingerprint.len() { format!("0x{start}…") } else { format!("0x{start}") }
 }
 
-/// The backup name, followed by the reason when its manifest cannot be read.
+/// Formats the backup name, followed by the reason when its manifest cannot be read.
 fn name_cell(entry: &BackupEntry) -> String {
     match &entry.manifest_error {
         Some(reason) => format!("{}  manifest unreadable: {reason}", entry.name),

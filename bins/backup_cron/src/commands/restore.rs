@@ -149,8 +149,8 @@ fn render_target(out: &mut String, report: &RestoreReport) {
     }
 }
 
-/// The dry run's findings that the real run could trip over: the in-use checks of an existing
-/// target, and a writer holding the backup directory lock.
+/// Renders the dry run's findings that the real run could fail on: the in-use checks of an
+/// existing target, and a writer holding the backup directory lock.
 fn render_dry_run_checks(out: &mut String, report: &RestoreReport) {
     if matches!(report.action, TargetAction::Replace { .. }) {
         let _ = match &report.in_use {

@@ -2,7 +2,7 @@
 //! backup must be younger than `backup_failure_hours`. Judged from manifests, not file times.
 //!
 //! A backup whose manifest cannot be read is left out of that judgement and named in the
-//! summary; it makes an otherwise healthy result a WARNING, because the operator must repair
+//! summary. It makes an otherwise healthy result a WARNING, because the operator must repair
 //! or remove it.
 
 use chrono::{DateTime, Utc};
