@@ -1,4 +1,5 @@
-//! Progress bars on stderr for backup and verification, drawn only when stderr is a terminal.
+//! Progress bars on stderr for backup, verification and restore (bytes, rate, ETA), drawn
+//! only when stderr is a terminal.
 //!
 //! Log lines go to stderr too. [`LogWriter`] hides the bar that is on screen while it writes a
 //! line, so lines and bar do not overwrite each other.
@@ -9,13 +10,13 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use invguard_backup::{Phase, Progress};
 
-/// The bar or spinner on screen, if any.
+/// The bar on screen, if any.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 const TEMPLATE: &str =
     "{prefix:>8} [{bar:32}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}";
 
-/// A progress bar that follows the phases of one backup or verification.
+/// A progress bar that follows the phases of one backup, verification or restore.
 #[derive(Debug)]
 pub struct Bar {
     bar: ProgressBar,
@@ -44,24 +45,6 @@ impl Bar {
         set_active(None);
         self.bar.finish_and_clear();
     }
-}
-
-/// Returns a spinner with `message` on stderr, or `None` when stderr is not a terminal.
-pub fn spinner(interactive: bool, message: &'static str) -> Option<ProgressBar> {
-    if !interactive {
-        return None;
-    }
-    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    spinner.set_message(message);
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    set_active(Some(spinner.clone()));
-    Some(spinner)
-}
-
-/// Removes a spinner made by [`spinner`] from the terminal.
-pub fn finish_spinner(spinner: &ProgressBar) {
-    set_active(None);
-    spinner.finish_and_clear();
 }
 
 /// The writer of log lines: stderr, with the active progress bar hidden during each write.

@@ -1,7 +1,7 @@
 //! Consistent, encrypted, verified backups of a live SQLite database.
 //!
 //! [`run_backup`] takes one backup of the configured database while the application keeps
-//! writing to it. It takes a `VACUUM INTO` snapshot in a single read transaction, compresses
+//! writing to it. It copies the database page by page in a single read transaction, compresses
 //! it with zstd and encrypts it with OpenPGP (a passphrase or public keys, readable by
 //! `gpg -d FILE | zstd -d`). The written file is verified before it gets its final name. Each backup has a JSON
 //! [`Manifest`] beside it with hashes, SQLite facts, row counts and the verification result.
@@ -17,9 +17,9 @@
 //! # Atomicity
 //!
 //! A file under a final backup name is always complete and verified. A run writes
-//! `NAME.partial` (decrypting and decompressing the written bytes alongside), fsyncs it,
-//! verifies it (the file read back must hash to the bytes that decoded, the decoded database
-//! must pass `PRAGMA quick_check` and match the snapshot's row counts), renames it to `NAME`
+//! `NAME.partial`, fsyncs it, verifies it (the file read back must hash to the bytes written,
+//! decrypt and decompress to the snapshot's hash, pass `PRAGMA quick_check` and match the
+//! snapshot's row counts), renames it to `NAME`
 //! without replacing anything,
 //! then writes the manifest under a temporary name, fsyncs and renames it, and fsyncs the
 //! directory. Any error or cancellation before the rename removes the partial file; a failure
@@ -87,7 +87,9 @@ mod snapshot;
 mod source;
 mod verify;
 
-pub use backup::{BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, run_backup};
+pub use backup::{
+    BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, StageDurations, run_backup,
+};
 pub use cancel::{CancelToken, Phase, Progress};
 pub use error::BackupError;
 pub use keys::{decryption_keys, encryption_keys, recipient_expiry_warnings};
@@ -103,4 +105,4 @@ pub use names::{
 };
 pub use pipeline::{BackupFormat, DecodedBackup, decode_backup};
 pub use preflight::{DatabaseAccessError, Ids, check_database_access};
-pub use verify::{VerifyOutcome, VerifyTarget, verify};
+pub use verify::{VerifyOutcome, VerifyTarget, verify, verify_with_progress};

@@ -1,13 +1,19 @@
 //! The streaming pipelines that write and read backup files.
 //!
-//! Writing: read the snapshot and hash it → zstd → OpenPGP encryption → hash and write the
-//! backup file. Reading: read and hash the backup file → OpenPGP decryption → zstd → hash and
-//! write a plaintext file. Each stage runs in its own thread, joined by bounded channels of
-//! 256 KiB chunks, so the slowest stage sets the pace and memory stays bounded whatever the
-//! database size.
+//! Writing: read the snapshot and hash it → zstd (with its own worker threads) → OpenPGP
+//! encryption, hash and write of the backup file. Reading: read and hash the backup file →
+//! OpenPGP decryption → zstd decompression → hash and write of a plaintext file. Each stage
+//! runs in its own thread, joined by bounded channels of 256 KiB chunks, so the slowest stage
+//! sets the pace and memory stays bounded whatever the database size.
 //!
-//! A backup run feeds the bytes it writes into a reading pipeline at the same time, so the
-//! new file is decrypted and decompressed for verification without a second pass over it.
+//! # Cancellation
+//!
+//! Every stage looks at the cancel flag between chunks, also while it waits on a channel, so
+//! a cancelled run returns within a few milliseconds plus the time of one chunk. The one
+//! exception is zstd: a compression job cannot be interrupted, and a job at level 19 takes
+//! seconds. The compression stage therefore runs on a thread that a cancelled run does not
+//! wait for. That thread stops by itself once zstd returns control, and its only output is a
+//! channel whose reader is gone.
 
 mod channel;
 
@@ -20,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::{BackupError, CancelToken, Digest, Phase, Progress};
-use channel::{CHUNK_BYTES, ChunkReader, ChunkSender, ChunkWriter, chunk_channel};
+use channel::{CHUNK_BYTES, ChannelError, ChunkReader, ChunkSender, chunk_channel};
 
 /// zstd job size in multithreaded mode. zstd's default for level 3 is 8 MiB per job, and
 /// memory grows with job size times workers; 2 MiB keeps the whole pipeline well under 64 MiB.
@@ -35,6 +41,12 @@ pub(crate) struct Context<'a> {
     pub(crate) cancel: &'a CancelToken,
     pub(crate) progress: Option<&'a dyn Progress>,
     pub(crate) operation: &'static str,
+}
+
+impl Context<'_> {
+    fn interrupted(&self) -> BackupError {
+        BackupError::Interrupted { operation: self.operation }
+    }
 }
 
 /// Hashes and sizes measured while writing a backup.
@@ -79,83 +91,50 @@ impl BackupFormat {
     }
 }
 
-/// Format, keys and directory [`encode`] uses to decode what it writes, verifying it on the way.
-#[derive(Clone, Copy)]
-pub(crate) struct Verifier<'a> {
-    /// The format being written.
-    pub(crate) format: BackupFormat,
-    /// Keys that decrypt it (`None` for [`BackupFormat::Zstd`]).
-    pub(crate) keys: Option<&'a DecryptionKeys>,
-    /// The directory for the decoded plaintext file.
-    pub(crate) dest_dir: &'a Path,
-}
-
-/// The output of [`encode`].
-#[derive(Debug)]
-pub(crate) struct Encoded {
-    pub(crate) report: EncodeReport,
-    /// The result of decoding the written stream, when a [`Verifier`] was given.
-    pub(crate) decoded: Option<Result<DecodedBackup, BackupError>>,
-}
-
 /// Compresses and encrypts `input` into `output` (mode `none` when `keys` is `None`).
 ///
-/// With a `verifier`, every byte written is also fed to a decrypting and decompressing
-/// pipeline running alongside, so verification costs no second pass over the backup. The
-/// caller still compares the file on disk with the returned hash.
+/// Returns the digests of both streams; the caller syncs the file and verifies it.
 pub(crate) fn encode(
     input: &Path,
     output: &mut fs_err::File,
     keys: Option<&EncryptionKeys>,
     level: i32,
-    verifier: Option<Verifier<'_>>,
     context: Context<'_>,
-) -> Result<Encoded, BackupError> {
+) -> Result<EncodeReport, BackupError> {
     let total = fs_err::metadata(input)?.len();
     let output_path = output.path().to_owned();
-    let (read_sender, mut read_receiver) = chunk_channel();
-    let (compressed_sender, compressed_reader) = chunk_channel();
+    let (read_sender, read_receiver) = chunk_channel(context.cancel);
+    let (compressed_sender, compressed_reader) = chunk_channel(context.cancel);
     let read_gone = read_sender.downstream_gone();
     let compress_gone = compressed_sender.downstream_gone();
 
-    let (read, compress, write, decoded) = std::thread::scope(|scope| {
+    let source = input.to_owned();
+    let compress = spawn_detached("compress", move || {
+        compress_stage(read_receiver, compressed_sender, level, &source)
+    });
+    let (read, write) = std::thread::scope(|scope| {
         let read = spawn(scope, "read", move || {
             read_stage(input, read_sender, total, false, context, Phase::Write)
         });
-        let compress = spawn(scope, "compress", move || {
-            compress_stage(&mut read_receiver, compressed_sender, level, input)
-        });
-        let (tee, verify) = match verifier {
-            Some(verifier) => {
-                let (tee_sender, tee_reader) = chunk_channel();
-                let path = &output_path;
-                let handle =
-                    spawn(scope, "verify", move || decode_to_temp_file(tee_reader, verifier, path));
-                (Some(tee_sender.into_writer()), Some(handle))
-            }
-            None => (None, None),
-        };
-        let write = write_stage(compressed_reader, output, &output_path, keys, tee);
-        let decoded = verify.map(|handle| join(handle, "verify"));
-        (join(read, "read"), join(compress, "compress"), write, decoded)
+        let write = write_stage(compressed_reader, output, &output_path, keys);
+        (join(read, "read"), write)
     });
+    if write.is_err() && context.cancel.is_cancelled() {
+        // Not joined: the thread may sit inside a zstd job for seconds (see the module docs).
+        drop(compress);
+        return Err(context.interrupted());
+    }
+    let compress = compress.join().unwrap_or(Err(BackupError::StagePanicked { stage: "compress" }));
 
     let (read, read_error) = split(read);
     let (_, compress_error) = split(compress);
     let (ciphertext, write_error) = split(write);
     let stages =
         [(read_error, &*read_gone), (compress_error, &*compress_gone), (write_error, &LAST)];
-    match (read, ciphertext, explaining_error(stages)) {
+    match (read, ciphertext, explaining_error(stages, context)) {
         (_, _, Some(error)) => Err(error),
         (Some(read), Some(ciphertext), None) => {
-            let decoded = decoded.map(|decoded| {
-                decoded.map(|(file, plaintext)| DecodedBackup {
-                    file,
-                    ciphertext: ciphertext.clone(),
-                    plaintext,
-                })
-            });
-            Ok(Encoded { report: EncodeReport { plaintext: read.digest, ciphertext }, decoded })
+            Ok(EncodeReport { plaintext: read.digest, ciphertext })
         }
         _ => unreachable!("a stage without result has an error"),
     }
@@ -165,7 +144,8 @@ pub(crate) fn encode(
 #[derive(Debug)]
 pub struct DecodedBackup {
     /// The plaintext SQLite file in the requested directory, mode 0600, deleted on drop
-    /// unless persisted. Only written to after decryption authenticated the whole message.
+    /// unless persisted. Only trustworthy because decryption authenticated the whole message
+    /// before this value was returned.
     pub file: NamedTempFile,
     /// SHA-256 and size of the backup file as read.
     pub ciphertext: Digest,
@@ -177,7 +157,7 @@ pub struct DecodedBackup {
 ///
 /// `keys` may be `None` for [`BackupFormat::Zstd`]. The file is kept only when every stage
 /// succeeded, including the integrity check at the end of the OpenPGP message; on any error
-/// and on cancellation it is deleted before returning.
+/// and on cancellation it is deleted before returning. The file is not synced.
 ///
 /// # Errors
 ///
@@ -206,71 +186,63 @@ pub(crate) fn decode(
 ) -> Result<DecodedBackup, Box<DecodeFailure>> {
     let failure = |error| Box::new(DecodeFailure { error, ciphertext: None });
     let total = fs_err::metadata(backup).map_err(|error| failure(BackupError::Io(error)))?.len();
-    let verifier = Verifier { format, keys, dest_dir };
-    let (read_sender, read_reader) = chunk_channel();
-    let read_gone = read_sender.downstream_gone();
-
-    let (read, decoded) = std::thread::scope(|scope| {
-        let read = spawn(scope, "read", move || {
-            read_stage(backup, read_sender, total, true, context, Phase::Verify)
-        });
-        let decoded = decode_to_temp_file(read_reader, verifier, backup);
-        (join(read, "read"), decoded)
-    });
-
-    let (read, read_error) = split(read);
-    let (decoded, decode_error) = split(decoded);
-    let stages = [(read_error, &*read_gone), (decode_error, &LAST)];
-    let ciphertext = read.map(|read| read.digest);
-    match (ciphertext, decoded, explaining_error(stages)) {
-        (ciphertext, _, Some(error)) => Err(Box::new(DecodeFailure { error, ciphertext })),
-        (Some(ciphertext), Some((file, plaintext)), None) => {
-            Ok(DecodedBackup { file, ciphertext, plaintext })
-        }
-        _ => unreachable!("a stage without result has an error"),
-    }
-}
-
-/// Decrypts (unless plain) and decompresses (unless legacy) the stream `input` of the backup
-/// `backup` into a new temporary file; returns it with the plaintext digest. The file is
-/// deleted on error.
-fn decode_to_temp_file(
-    input: ChunkReader,
-    verifier: Verifier<'_>,
-    backup: &Path,
-) -> Result<(NamedTempFile, Digest), BackupError> {
     let mut file = tempfile::Builder::new()
         .prefix(DECODED_PREFIX)
         .suffix(".db")
-        .tempfile_in(verifier.dest_dir)
-        .map_err(|error| BackupError::io_at(verifier.dest_dir, error))?;
+        .tempfile_in(dest_dir)
+        .map_err(|error| failure(BackupError::io_at(dest_dir, error)))?;
     let file_path = file.path().to_owned();
     let empty_keys = DecryptionKeys::default();
-    let keys = verifier.keys.unwrap_or(&empty_keys);
-    let format = verifier.format;
-    let (decrypted_sender, decrypted_reader) = chunk_channel();
-    let decrypt_gone = decrypted_sender.downstream_gone();
+    let keys = keys.unwrap_or(&empty_keys);
 
-    let (decrypt, write) = std::thread::scope(|scope| {
-        let (decrypt, plaintext_reader) = if format.is_encrypted() {
+    let (read_sender, ciphertext_reader) = chunk_channel(context.cancel);
+    let read_gone = read_sender.downstream_gone();
+    let (read, decrypt, decompress, write) = std::thread::scope(|scope| {
+        let read = spawn(scope, "read", move || {
+            read_stage(backup, read_sender, total, true, context, Phase::Verify)
+        });
+        let (decrypt, decrypted) = if format.is_encrypted() {
+            let (sender, reader) = chunk_channel(context.cancel);
+            let gone = sender.downstream_gone();
             let handle = spawn(scope, "decrypt", move || {
-                decrypt_stage(input, decrypted_sender, keys, backup)
+                decrypt_stage(ciphertext_reader, sender, keys, backup)
             });
-            (Some(handle), decrypted_reader)
+            (Some((handle, gone)), reader)
         } else {
-            (None, input)
+            (None, ciphertext_reader)
         };
-        let write =
-            plaintext_stage(plaintext_reader, file.as_file_mut(), &file_path, format, backup);
-        (decrypt.map(|handle| join(handle, "decrypt")), write)
+        let (decompress, plaintext) = if format.is_compressed() {
+            let (sender, reader) = chunk_channel(context.cancel);
+            let gone = sender.downstream_gone();
+            let handle =
+                spawn(scope, "decompress", move || decompress_stage(decrypted, sender, backup));
+            (Some((handle, gone)), reader)
+        } else {
+            (None, decrypted)
+        };
+        let write = write_plaintext(plaintext, file.as_file_mut(), &file_path);
+        let decrypt = decrypt.map(|(handle, gone)| (join(handle, "decrypt"), gone));
+        let decompress = decompress.map(|(handle, gone)| (join(handle, "decompress"), gone));
+        (join(read, "read"), decrypt, decompress, write)
     });
 
-    let (_, decrypt_error) = split(decrypt.unwrap_or(Ok(())));
+    let (read, read_error) = split(read);
+    let (decrypt, decrypt_gone) = decrypt.unwrap_or_else(|| (Ok(()), Default::default()));
+    let (decompress, decompress_gone) = decompress.unwrap_or_else(|| (Ok(()), Default::default()));
     let (plaintext, write_error) = split(write);
-    match (plaintext, explaining_error([(decrypt_error, &*decrypt_gone), (write_error, &LAST)])) {
-        (_, Some(error)) => Err(error),
-        (Some(plaintext), None) => Ok((file, plaintext)),
-        (None, None) => unreachable!("a stage without result has an error"),
+    let stages = [
+        (read_error, &*read_gone),
+        (decrypt.err(), &*decrypt_gone),
+        (decompress.err(), &*decompress_gone),
+        (write_error, &LAST),
+    ];
+    let ciphertext = read.map(|read| read.digest);
+    match (ciphertext, plaintext, explaining_error(stages, context)) {
+        (ciphertext, _, Some(error)) => Err(Box::new(DecodeFailure { error, ciphertext })),
+        (Some(ciphertext), Some(plaintext), None) => {
+            Ok(DecodedBackup { file, ciphertext, plaintext })
+        }
+        _ => unreachable!("a stage without result has an error"),
     }
 }
 
@@ -312,7 +284,7 @@ fn read_stage(
             progress.update(phase, size, total);
         }
         if sending && let Err(error) = sender.send(chunk) {
-            if !drain {
+            if !drain || ChannelError::of(&error) == Some(ChannelError::Cancelled) {
                 return Err(BackupError::Io(error));
             }
             sending = false;
@@ -327,15 +299,15 @@ fn read_stage(
     Ok(ReadReport { digest })
 }
 
-/// Reads up to one chunk, fewer only at the end of the file.
-fn read_chunk(file: &mut fs_err::File) -> Result<Vec<u8>, BackupError> {
+/// Reads up to one chunk, fewer only at the end of the input.
+fn read_chunk(input: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut chunk = Vec::with_capacity(CHUNK_BYTES);
-    Read::by_ref(file).take(CHUNK_BYTES as u64).read_to_end(&mut chunk)?;
+    input.take(CHUNK_BYTES as u64).read_to_end(&mut chunk)?;
     Ok(chunk)
 }
 
 fn compress_stage(
-    input: &mut ChunkReader,
+    mut input: ChunkReader,
     output: ChunkSender,
     level: i32,
     source: &Path,
@@ -361,58 +333,27 @@ fn zstd_encoder<W: Write>(writer: W, level: i32) -> io::Result<zstd::Encoder<'st
     Ok(encoder)
 }
 
-/// Encrypts (or copies, without keys) the compressed stream into the backup file, and
-/// passes every written byte on to `tee` when given.
+/// Encrypts (or copies, without keys) the compressed stream into the backup file, hashing
+/// what it writes.
 fn write_stage(
     input: ChunkReader,
     output: &mut fs_err::File,
     path: &Path,
     keys: Option<&EncryptionKeys>,
-    tee: Option<ChunkWriter>,
 ) -> Result<Digest, BackupError> {
-    let file = BufWriter::with_capacity(CHUNK_BYTES, output);
-    let mut writer = HashingWriter::new(TeeWriter { file, tee });
+    let mut writer = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, output));
+    let mut input = input;
     match keys {
         Some(keys) => {
             invguard_crypto::encrypt(input, &mut writer, keys)
                 .map_err(|source| BackupError::crypto(path, source))?;
         }
         None => {
-            let mut input = input;
             io::copy(&mut input, &mut writer).map_err(|source| BackupError::io_at(path, source))?;
         }
     }
     writer.flush().map_err(|source| BackupError::io_at(path, source))?;
-
-    let digest = writer.digest();
-    if let Some(tee) = writer.inner.tee {
-        // A failed end mark means verification stopped early; its own error explains why.
-        let _ = tee.finish();
-    }
-    Ok(digest)
-}
-
-/// Writes to a file and copies the bytes to a second stream, which is dropped (and so ends
-/// with an error for its reader) as soon as it fails: the file always gets every byte.
-struct TeeWriter<W> {
-    file: W,
-    tee: Option<ChunkWriter>,
-}
-
-impl<W: Write> Write for TeeWriter<W> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let written = self.file.write(bytes)?;
-        if let Some(tee) = &mut self.tee
-            && tee.write_all(&bytes[..written]).is_err()
-        {
-            self.tee = None;
-        }
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
+    Ok(writer.digest())
 }
 
 fn decrypt_stage(
@@ -427,39 +368,26 @@ fn decrypt_stage(
     writer.finish().map_err(BackupError::Io)
 }
 
-/// Decompresses (unless legacy) and writes the plaintext, hashing it.
-fn plaintext_stage(
+/// Decompresses the zstd stream `input` into chunks of plaintext.
+fn decompress_stage(
     input: ChunkReader,
-    output: &mut std::fs::File,
-    path: &Path,
-    format: BackupFormat,
+    output: ChunkSender,
     backup: &Path,
-) -> Result<Digest, BackupError> {
-    let mut writer = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, output));
-    let mut input = input;
-    if format.is_compressed() {
-        zstd::stream::copy_decode(&mut input, &mut writer)
-            .map_err(|error| decode_error(error, &writer, path, backup))?;
-    } else {
-        io::copy(&mut input, &mut writer).map_err(|source| BackupError::io_at(path, source))?;
+) -> Result<(), BackupError> {
+    let mut decoder = zstd::Decoder::new(input).map_err(BackupError::Io)?;
+    loop {
+        let chunk = read_chunk(&mut decoder).map_err(|error| zstd_error(error, backup))?;
+        if chunk.is_empty() {
+            break;
+        }
+        output.send(chunk).map_err(BackupError::Io)?;
     }
-    // No fsync: verification reads the file back at once, and a restore syncs before it
-    // renames the file into place.
-    writer.flush().map_err(|source| BackupError::io_at(path, source))?;
-    Ok(writer.digest())
+    output.finish().map_err(BackupError::Io)
 }
 
-/// Tells a write failure (full disk) from invalid zstd data.
-fn decode_error<W>(
-    error: io::Error,
-    writer: &HashingWriter<W>,
-    path: &Path,
-    backup: &Path,
-) -> BackupError {
-    if writer.failed {
-        return BackupError::io_at(path, error);
-    }
-    if error.to_string() == "the previous pipeline stage stopped" {
+/// Tells a failure of a neighbouring stage from invalid zstd data.
+fn zstd_error(error: io::Error, backup: &Path) -> BackupError {
+    if ChannelError::of(&error).is_some() {
         return BackupError::Io(error);
     }
     BackupError::Corrupt {
@@ -469,17 +397,34 @@ fn decode_error<W>(
     }
 }
 
+/// Writes the plaintext chunks to `output`, hashing them.
+fn write_plaintext(
+    mut input: ChunkReader,
+    output: &mut std::fs::File,
+    path: &Path,
+) -> Result<Digest, BackupError> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = input.next_chunk().map_err(BackupError::Io)? {
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        output.write_all(&chunk).map_err(|source| BackupError::io_at(path, source))?;
+    }
+    // No fsync: verification reads the file back at once, and a restore syncs before it
+    // renames the file into place.
+    Ok(Digest { sha256: hex::encode(hasher.finalize()), size })
+}
+
 /// A `Write` that hashes and counts everything written through it.
 struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     size: u64,
-    failed: bool,
 }
 
 impl<W: Write> HashingWriter<W> {
     fn new(inner: W) -> Self {
-        Self { inner, hasher: Sha256::new(), size: 0, failed: false }
+        Self { inner, hasher: Sha256::new(), size: 0 }
     }
 
     fn digest(&self) -> Digest {
@@ -489,14 +434,14 @@ impl<W: Write> HashingWriter<W> {
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(bytes).inspect_err(|_| self.failed = true)?;
+        let written = self.inner.write(bytes)?;
         self.hasher.update(&bytes[..written]);
         self.size += written as u64;
         Ok(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush().inspect_err(|_| self.failed = true)
+        self.inner.flush()
     }
 }
 
@@ -508,6 +453,18 @@ fn spawn<'scope, T: Send + 'scope>(
     std::thread::Builder::new()
         .name(format!("invguard-{stage}"))
         .spawn_scoped(scope, work)
+        .unwrap_or_else(|error| panic!("cannot start the {stage} thread: {error}"))
+}
+
+/// Starts a stage that owns everything it uses, so that a cancelled run may leave without
+/// waiting for it.
+fn spawn_detached<T: Send + 'static>(
+    stage: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(format!("invguard-{stage}"))
+        .spawn(work)
         .unwrap_or_else(|error| panic!("cannot start the {stage} thread: {error}"))
 }
 
@@ -528,21 +485,28 @@ fn split<T, E>(result: Result<T, E>) -> (Option<T>, Option<E>) {
     }
 }
 
-/// Picks the error that explains a failed pipeline: the first stage, in stream order, that
-/// failed while the stage after it was still running. A stage whose next stage had stopped
-/// failed only because of that; its error is returned only when no other stage has one.
+/// Picks the error that explains a failed pipeline: [`BackupError::Interrupted`] after a
+/// cancellation, else the first stage, in stream order, that failed while the stage after it
+/// was still running. A stage whose next stage had stopped failed only because of that; its
+/// error is returned only when no other stage has one.
 fn explaining_error<const N: usize>(
     stages: [(Option<BackupError>, &AtomicBool); N],
+    context: Context<'_>,
 ) -> Option<BackupError> {
     let mut secondary = None;
+    let mut failed = false;
     for (error, downstream_gone) in stages {
         match error {
+            Some(_) if context.cancel.is_cancelled() => failed = true,
             Some(error) if downstream_gone.load(Ordering::Relaxed) => {
                 secondary.get_or_insert(error);
             }
             Some(error) => return Some(error),
             None => {}
         }
+    }
+    if failed {
+        return Some(context.interrupted());
     }
     secondary
 }

@@ -11,6 +11,7 @@ use invguard_config::{Config, EncryptionMode, VerifyLevel};
 use invguard_crypto::{DecryptionKeys, Recipient};
 use sha2::{Digest as _, Sha256};
 
+use crate::Progress;
 use crate::files::ensure_private_dir;
 use crate::list::{BackupEntry, list_backups};
 use crate::pipeline::{self, BackupFormat, Context, DecodeFailure, DecodedBackup};
@@ -72,6 +73,23 @@ pub fn verify(
     keys: &DecryptionKeys,
     cancel: &CancelToken,
 ) -> Result<Vec<VerifyOutcome>, BackupError> {
+    verify_with_progress(config, target, level, keys, cancel, None)
+}
+
+/// Does what [`verify`] does and reports the bytes of each backup file read to `progress`
+/// ([`Phase::Verify`](crate::Phase::Verify); the count starts again at zero for every backup).
+///
+/// # Errors
+///
+/// As [`verify`].
+pub fn verify_with_progress(
+    config: &Config,
+    target: &VerifyTarget,
+    level: VerifyLevel,
+    keys: &DecryptionKeys,
+    cancel: &CancelToken,
+    progress: Option<&dyn Progress>,
+) -> Result<Vec<VerifyOutcome>, BackupError> {
     let dir = &config.backup.dir;
     let _lock = DirLock::exclusive(dir, "verify")?;
     let entries = select(dir, target)?;
@@ -85,7 +103,7 @@ pub fn verify(
             keys,
             recipients: &recipients,
             temp_dir: &config.backup.temp_dir,
-            context: Context { cancel, progress: None, operation: "verification" },
+            context: Context { cancel, progress, operation: "verification" },
         };
         let outcome = verify_entry(&entry, &checker);
         if let Err(error) = &outcome.result
@@ -267,22 +285,6 @@ impl Checker<'_> {
 
         self.check_decoded(backup, manifest, &decoded)?;
         Ok(level)
-    }
-
-    /// Checks a backup that was decoded while it was written: first that the file on disk
-    /// holds exactly the bytes that were decoded, then the decoded copy.
-    pub(crate) fn check_written(
-        &self,
-        backup: &Path,
-        manifest: &Manifest,
-        decoded: Result<DecodedBackup, BackupError>,
-    ) -> Result<VerificationLevel, BackupError> {
-        check_size(backup, manifest)?;
-        let on_disk = hash_file(backup, self.context)?;
-        compare(backup, "backup file sha256", &manifest.ciphertext.sha256, &on_disk)?;
-
-        self.check_decoded(backup, manifest, &decoded?)?;
-        Ok(self.level.into())
     }
 
     /// Compares a decoded copy with the manifest and runs the SQLite checks on it.

@@ -72,7 +72,12 @@ fn report(outcome: &BackupOutcome) -> anyhow::Result<Exit> {
         verification = level_name(verification.level),
         passed,
         duration_ms = outcome.duration.as_millis() as u64,
-        snapshot_ms = outcome.snapshot_duration.as_millis() as u64,
+        snapshot_ms = outcome.stages.snapshot.as_millis() as u64,
+        facts_ms = outcome.stages.facts.as_millis() as u64,
+        encode_ms = outcome.stages.encode.as_millis() as u64,
+        sync_ms = outcome.stages.sync.as_millis() as u64,
+        verify_ms = outcome.stages.verify.as_millis() as u64,
+        publish_ms = outcome.stages.publish.as_millis() as u64,
         "backup finished"
     );
     if !passed {

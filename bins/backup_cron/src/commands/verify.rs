@@ -2,13 +2,15 @@
 
 #![allow(clippy::print_stdout, reason = "the verification results are the command's output")]
 
-use invguard_backup::{VerificationLevel, VerifyOutcome, VerifyTarget, decryption_keys, verify};
+use invguard_backup::{
+    VerificationLevel, VerifyOutcome, VerifyTarget, decryption_keys, verify_with_progress,
+};
 use invguard_config::VerifyLevel;
 
 use crate::cli::VerifyArgs;
 use crate::commands::{Context, error_chain, level_name};
 use crate::exit::Exit;
-use crate::progress;
+use crate::progress::Bar;
 use crate::signals::Interrupt;
 
 /// Verifies the chosen backups; fails when any of them fails.
@@ -36,11 +38,11 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Exit> {
     };
 
     let interrupt = Interrupt::install()?;
-    // FIXME: invguard_backup::verify takes no progress callback, so this shows a spinner only.
-    let spinner = progress::spinner(ctx.interactive, "verifying");
-    let result = verify(&config, &target, level, &keys, interrupt.token());
-    if let Some(spinner) = &spinner {
-        progress::finish_spinner(spinner);
+    let bar = Bar::for_terminal(ctx.interactive);
+    let progress = bar.as_ref().map(|bar| bar as &dyn invguard_backup::Progress);
+    let result = verify_with_progress(&config, &target, level, &keys, interrupt.token(), progress);
+    if let Some(bar) = &bar {
+        bar.finish();
     }
     let outcomes = result.map_err(|error| interrupt.attach(error))?;
 
