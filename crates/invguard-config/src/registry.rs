@@ -417,7 +417,7 @@ const GENERAL_KEYS: [KeyInfo; 57] = [
         &["INVGUARD_RETENTION__INCLUDE_LEGACY"],
         "boolean",
         Some("false"),
-        "Whether backups of the original Python service are candidates for deletion.",
+        "Whether backups of the original Python service are candidates for deletion: `*.gpg` files whose name starts with the database name and a separator and contains a date (other `*.gpg` files never are).",
     ),
     key(
         "api.url",
