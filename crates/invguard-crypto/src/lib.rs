@@ -111,3 +111,8 @@ impl DecryptionKeys {
         Self { passphrases: Vec::new(), secret_keys }
     }
 }
+
+/// Returns the result of a scoped thread, passing on its panic.
+fn join_or_resume<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

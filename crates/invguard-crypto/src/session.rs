@@ -183,10 +183,15 @@ fn try_passphrase(
     }
 
     let password = passphrase.to_password();
-    let candidates: Vec<Option<PlainSessionKey>> = skesks
-        .iter()
-        .map(|skesk| decrypt_session_key_with_password(skesk, &password).ok())
-        .collect();
+    // Each packet stretches the passphrase at the maximum S2K count (about 40 ms of SHA-256
+    // with SHA-NI), so the packets are tried in parallel.
+    let candidates: Vec<Option<PlainSessionKey>> = std::thread::scope(|scope| {
+        let tries: Vec<_> = skesks
+            .iter()
+            .map(|skesk| scope.spawn(|| decrypt_session_key_with_password(skesk, &password).ok()))
+            .collect();
+        tries.into_iter().map(crate::join_or_resume).collect()
+    });
 
     let opening =
         candidates.iter().flatten().find(|key| quick_check(key, prefix) != QuickCheck::Fail);
