@@ -451,15 +451,18 @@ impl BackupError {
             CryptoError::WrongPassphraseOrCorrupt { .. } => {
                 Self::WrongPassphraseOrCorrupt { path, crypto: source }
             }
-            // The detail goes into this message, so the source is rPGP's error rather than the
-            // crypto error, whose message would repeat the detail.
+            // The detail says what failed, so neither the crypto error, whose message repeats
+            // it, nor rPGP's error, which repeats itself, joins the chain. rPGP's error goes to
+            // the debug log.
             CryptoError::Corrupt { detail, source } => {
+                log_pgp_error(&path, source.as_deref());
                 let detail = format!("{detail}; the file was damaged or modified");
-                Self::Corrupt { path, detail, source: source.map(|pgp| pgp as _) }
+                Self::Corrupt { path, detail, source: None }
             }
             CryptoError::Truncated { source } => {
+                log_pgp_error(&path, source.as_deref());
                 let detail = "the OpenPGP message ends early; the file is truncated".to_owned();
-                Self::Corrupt { path, detail, source: source.map(|pgp| pgp as _) }
+                Self::Corrupt { path, detail, source: None }
             }
             CryptoError::Io(io) => Self::io_at(&path, io),
             source => Self::Crypto { path, source },
@@ -508,6 +511,12 @@ fn describe_skipped(skipped: &[crate::restore::SkippedBackup]) -> String {
     let reasons: Vec<String> =
         skipped.iter().map(|backup| format!("{}: {}", backup.name, backup.reason)).collect();
     format!(" ({})", reasons.join("; "))
+}
+
+fn log_pgp_error(path: &Path, error: Option<&(dyn std::error::Error + Send + Sync + 'static)>) {
+    if let Some(error) = error {
+        tracing::debug!(path = %path.display(), %error, "rPGP error behind a corrupt backup");
+    }
 }
 
 /// Returns the number of passphrases a decryption tried, from its crypto error.

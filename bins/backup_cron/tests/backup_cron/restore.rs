@@ -257,3 +257,29 @@ fn restore_dry_run_works_while_backup_holds_lock() {
     real.assert_code(75);
     assert!(!target.exists());
 }
+
+#[test]
+fn restore_modified_backup_error_prints_once() {
+    let fixture = Fixture::new("");
+    fixture.create_database(30);
+    let backup = fixture.backup();
+    // The last byte belongs to the encrypted integrity code, so the data decrypts and
+    // decompresses and only the integrity check fails.
+    let mut bytes = fs_err::read(&backup).unwrap();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    fs_err::write(&backup, bytes).unwrap();
+    let name = backup.file_name().unwrap().to_str().unwrap();
+    let target = fixture.path().join("restored.db");
+
+    let run = fixture.run(&["restore", name, "--to", target.to_str().unwrap()]);
+
+    run.assert_code(1);
+    let error = run.stderr.lines().find(|line| line.starts_with("error: ")).unwrap();
+    let expected = format!(
+        "error: backup {} is corrupt: the integrity check (modification detection code) \
+         failed; the file was damaged or modified",
+        backup.display()
+    );
+    assert_eq!(error, expected, "{run:?}");
+    assert!(!target.exists());
+}
