@@ -110,8 +110,13 @@ impl CheckResult {
 /// Formats one performance data item: `'label'=value[UOM];[warn];[crit];[min];[max]`, with
 /// trailing empty fields left out.
 fn perfdata(metric: &Metric) -> String {
-    let fields = [metric.warn, metric.crit, metric.min, metric.max]
-        .map(|value| value.map(format_number).unwrap_or_default());
+    // A plain threshold N alerts above N; `N:` alerts below N (Nagios plugin range syntax).
+    let limit = |value: f64| {
+        if metric.alert_below { format!("{}:", format_number(value)) } else { format_number(value) }
+    };
+    let thresholds = [metric.warn, metric.crit].map(|value| value.map(limit).unwrap_or_default());
+    let bounds = [metric.min, metric.max].map(|value| value.map(format_number).unwrap_or_default());
+    let fields: Vec<String> = thresholds.into_iter().chain(bounds).collect();
     let used = fields.iter().rposition(|field| !field.is_empty()).map_or(0, |last| last + 1);
     let label = metric.label.replace('\'', "");
     let mut item = format!("'{label}'={}{}", format_number(metric.value), metric.unit);
@@ -161,6 +166,17 @@ mod tests {
         assert_eq!(
             result.to_nagios(),
             "API_HEALTH WARNING - slow / very | 'response_time'=41.25ms;5000;;0"
+        );
+    }
+
+    #[test]
+    fn to_nagios_writes_lower_limits_as_ranges() {
+        let free = Metric::new("backup_free", 5e9, "B").warn(1e9).alert_below();
+        let result = CheckResult::new(CheckName::DiskSpace, Level::Ok, "fine")
+            .metric(free.range(Some(0.0), Some(2e10)));
+        assert_eq!(
+            result.to_nagios(),
+            "DISK_SPACE OK - fine | 'backup_free'=5000000000B;1000000000:;;0;20000000000"
         );
     }
 

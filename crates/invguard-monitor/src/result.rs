@@ -135,6 +135,9 @@ pub struct Metric {
     pub min: Option<f64>,
     /// Largest possible value.
     pub max: Option<f64>,
+    /// Whether the thresholds are lower limits, as for free space: the value alerts when it
+    /// falls below them. Performance data then writes them as Nagios ranges `N:`.
+    pub alert_below: bool,
 }
 
 impl Metric {
@@ -148,7 +151,14 @@ impl Metric {
             crit: None,
             min: None,
             max: None,
+            alert_below: false,
         }
+    }
+
+    /// Makes the thresholds lower limits (see [`Metric::alert_below`]).
+    pub fn alert_below(mut self) -> Metric {
+        self.alert_below = true;
+        self
     }
 
     /// Sets the warning threshold.

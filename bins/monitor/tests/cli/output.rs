@@ -19,7 +19,7 @@ fn filters(setup: &Setup) -> Vec<(String, String)> {
         (r"is \d+(\.\d+)? hours old".into(), "is [n] hours old".into()),
         (r"'verified_backup_age'=\d+s".into(), "'verified_backup_age'=[n]s".into()),
         (r"\d+(\.\d+)? GB free \(\d+(\.\d+)?% used\)".into(), "[n] GB free ([n]% used)".into()),
-        (r"'(backup|database)_free'=\d+B;0;;0;\d+".into(), "'${1}_free'=[n]B;0;;0;[n]".into()),
+        (r"'(backup|database)_free'=\d+B;0:;;0;\d+".into(), "'${1}_free'=[n]B;0:;;0;[n]".into()),
         (r"'(backup|database)_used'=[\d.]+%".into(), "'${1}_used'=[n]%".into()),
     ]
 }

@@ -103,6 +103,7 @@ fn report(
                 // Bytes, because the Nagios plugin guidelines list B, KB, MB and TB but no GB.
                 Metric::new(&format!("{}_free", usage.role), usage.free_bytes as f64, "B")
                     .warn((config.monitor.disk_space_gb * GIB).round())
+                    .alert_below()
                     .range(Some(0.0), Some(usage.total_bytes as f64)),
             )
             .metric(
