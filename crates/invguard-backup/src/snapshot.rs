@@ -25,7 +25,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, InterruptHandle, OpenFlags};
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
@@ -143,10 +143,10 @@ fn copy_pages(
     }
 }
 
-/// Runs the SQLite `work` on `connection`, interrupting it when `cancel` is set, for long
-/// checks such as `PRAGMA integrity_check` on a large database.
+/// Runs the SQLite `work`, interrupting the connections of `interrupts` when `cancel` is set,
+/// for long checks such as `PRAGMA integrity_check` on a large database.
 pub(crate) fn cancellable<T>(
-    connection: &Connection,
+    interrupts: Vec<InterruptHandle>,
     cancel: &CancelToken,
     operation: &'static str,
     work: impl FnOnce() -> Result<T, BackupError>,
@@ -154,8 +154,8 @@ pub(crate) fn cancellable<T>(
     // One year is no deadline in practice; `Instant + Duration::MAX` would overflow.
     const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 
-    let interrupt = connection.get_interrupt_handle();
-    match with_watchdog(NO_DEADLINE, cancel, move || interrupt.interrupt(), work) {
+    let interrupt = move || interrupts.iter().for_each(InterruptHandle::interrupt);
+    match with_watchdog(NO_DEADLINE, cancel, interrupt, work) {
         (_, Some(_)) => Err(BackupError::Interrupted { operation }),
         (result, None) => result,
     }
@@ -395,7 +395,8 @@ mod tests {
         let cancel = CancelToken::new();
         cancel.cancel();
 
-        let result = cancellable(&connection, &cancel, "verification", || {
+        let interrupts = vec![connection.get_interrupt_handle()];
+        let result = cancellable(interrupts, &cancel, "verification", || {
             let query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
                          WHERE i < 1000000000000) SELECT count(*) FROM n";
             connection

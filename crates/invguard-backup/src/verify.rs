@@ -323,24 +323,33 @@ impl Checker<'_> {
         self.check_database(backup, decoded.file.path()).map(|_| ())
     }
 
-    /// Runs the SQLite checks on a decoded copy and returns its facts.
+    /// Runs the SQLite checks on a decoded copy and returns its facts. The integrity check
+    /// and the facts (row counts) each read the whole file, so they run on two connections
+    /// in two threads.
     fn check_database(&self, backup: &Path, copy: &Path) -> Result<DatabaseFacts, BackupError> {
         self.context.cancel.check(self.context.operation)?;
-        let connection = snapshot::open_copy(copy)?;
+        let checking = snapshot::open_copy(copy)?;
+        let counting = snapshot::open_copy(copy)?;
         let check = match self.level {
             // integrity_check does everything quick_check does, and also checks indexes.
             VerifyLevel::Full => "integrity_check",
             VerifyLevel::Quick => "quick_check",
         };
         let (cancel, operation) = (self.context.cancel, self.context.operation);
-        snapshot::cancellable(&connection, cancel, operation, || {
-            snapshot::check_integrity(&connection, copy, check).map_err(|error| match error {
+        let interrupts = vec![checking.get_interrupt_handle(), counting.get_interrupt_handle()];
+        snapshot::cancellable(interrupts, cancel, operation, || {
+            let (checked, facts) = std::thread::scope(|scope| {
+                let facts = scope.spawn(move || snapshot::facts(&counting, copy));
+                let checked = snapshot::check_integrity(&checking, copy, check);
+                (checked, facts.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            checked.map_err(|error| match error {
                 BackupError::IntegrityCheck { check, message, .. } => {
                     BackupError::IntegrityCheck { path: backup.to_owned(), check, message }
                 }
                 other => other,
             })?;
-            snapshot::facts(&connection, copy)
+            facts
         })
     }
 

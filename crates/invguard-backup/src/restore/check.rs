@@ -23,23 +23,35 @@ pub(crate) fn check_database(
     expected: Option<&BTreeMap<String, u64>>,
 ) -> Result<BTreeMap<String, u64>, BackupError> {
     let sqlite = |operation, source| BackupError::sqlite(operation, path, source);
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags).map_err(|e| sqlite("open", e))?;
-    connection.pragma_update(None, "query_only", true).map_err(|e| sqlite("open", e))?;
+    let checking = open(path).map_err(|e| sqlite("open", e))?;
+    let counting = open(path).map_err(|e| sqlite("open", e))?;
 
+    // The check and the row counts each read the whole file, so they run in two threads.
     let check = if full { "integrity_check" } else { "quick_check" };
-    let problems = run_check(&connection, check).map_err(|e| sqlite("check", e))?;
+    let (problems, counts) = std::thread::scope(|scope| {
+        let counts = scope.spawn(move || count_rows(&counting));
+        let problems = run_check(&checking, check);
+        (problems, counts.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let problems = problems.map_err(|e| sqlite("check", e))?;
     if !problems.is_empty() {
         let message = problems.join("; ");
         return Err(BackupError::IntegrityCheck { path: path.to_owned(), check, message });
     }
 
-    let counts = count_rows(&connection).map_err(|e| sqlite("count the rows of", e))?;
+    let counts = counts.map_err(|e| sqlite("count the rows of", e))?;
     if let Some(expected) = expected {
         compare_counts(path, expected, &counts)?;
     }
-    drop(connection);
     Ok(counts)
+}
+
+/// Opens `path` for reading only.
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.pragma_update(None, "query_only", true)?;
+    Ok(connection)
 }
 
 /// Runs `PRAGMA <check>` and returns up to ten reported problems; empty means `ok`.
