@@ -6,12 +6,17 @@
 //! minimum and median wall time, the output size and, for our own binary, the peak resident
 //! memory measured by `/usr/bin/time -v`. Caches are warm: the generated file was just
 //! written, so the figures compare CPU and write cost, not cold reads.
+//!
+//! `backup_cron backup` always verifies what it wrote. Its log line `backup finished` carries
+//! the time of each stage, so the report also shows the backup without its verification pass
+//! as measured by the run itself (wall time minus `verify_ms`), not as a difference between
+//! two separate commands.
 
 pub(crate) mod cases;
 pub(crate) mod measure;
 mod report;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::inventory::{self, Spec};
 use crate::tools::{self, Profile};
@@ -31,10 +36,14 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     runs: u32,
 
-    /// The report to write, relative to the workspace root.
-    #[arg(long, value_name = "PATH", default_value = "docs/benchmarks.md")]
+    /// The report to write, relative to the workspace root. With the default, the recovery
+    /// time in `docs/restore.md` is updated as well.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_OUTPUT)]
     output: PathBuf,
 }
+
+/// The report `cargo xtask bench` writes without `--output`.
+const DEFAULT_OUTPUT: &str = "docs/benchmarks.md";
 
 /// Programs and files every case may use.
 #[derive(Debug)]
@@ -43,6 +52,9 @@ pub struct Setup {
     pub work: PathBuf,
     /// The release build of `backup_cron`.
     pub backup_cron: PathBuf,
+    /// The release build of the `decode` example of invguard-backup: decryption and
+    /// decompression alone.
+    pub decode: PathBuf,
     /// GNU time, for peak memory.
     pub time: PathBuf,
     /// Passphrase file (0600) of every encrypting case.
@@ -82,6 +94,31 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let text = report::render(&setup, &results);
     fs_err::write(&output, text)?;
     println!("==> wrote {}", output.display());
+    if args.output == Path::new(DEFAULT_OUTPUT) {
+        update_recovery_time(&setup, &results)?;
+    }
+    Ok(())
+}
+
+/// Writes the measured recovery time into the marked paragraph of `docs/restore.md`.
+fn update_recovery_time(setup: &Setup, results: &[SizeResult]) -> anyhow::Result<()> {
+    let Some(figure) = report::recovery_time(setup, results) else {
+        return Ok(());
+    };
+    let paragraph = format!(
+        "{figure} The figures come from [benchmarks.md](benchmarks.md), which `cargo xtask \
+         bench` rewrites together with this paragraph. Scale them with the database size and \
+         the speed of your machine."
+    );
+    let path = tools::workspace_root().join("docs/restore.md");
+    let document = fs_err::read_to_string(&path)?;
+    match report::replace_recovery_time(&document, &paragraph) {
+        Some(updated) => {
+            fs_err::write(&path, updated)?;
+            println!("==> wrote the recovery time into {}", path.display());
+        }
+        None => println!("==> {} has no recovery-time marks; left unchanged", path.display()),
+    }
     Ok(())
 }
 
@@ -107,6 +144,7 @@ fn prepare(runs: u32) -> anyhow::Result<Setup> {
 
     println!("==> building backup_cron (release)");
     let backup_cron = tools::build_backup_cron(Profile::Release)?;
+    let decode = tools::build_release_example("invguard-backup", "decode")?;
 
     let work = tools::target_dir().join("bench");
     let gnupg = work.join("gnupg");
@@ -116,7 +154,7 @@ fn prepare(runs: u32) -> anyhow::Result<Setup> {
     tools::write_private_file(&passphrase, format!("{}\n", tools::random_passphrase()).as_bytes())?;
 
     let load_at_start = report::load_average();
-    Ok(Setup { work, backup_cron, time, passphrase, gnupg, runs, load_at_start })
+    Ok(Setup { work, backup_cron, decode, time, passphrase, gnupg, runs, load_at_start })
 }
 
 /// Generates the database of `bytes`, or reuses the one a previous run generated.
@@ -157,7 +195,9 @@ fn measure_size(setup: &Setup, mut input: Input) -> anyhow::Result<SizeResult> {
                 .with_context(|| format!("case {:?} failed on {}", case.name, input.label))?;
             let stats = Stats::of(&samples);
             println!("    {:<44} median {:>8.2} s", case.name, stats.median.as_secs_f64());
+            let derived = cases::without_verification_row(&case, &stats);
             measured.push((case, stats));
+            measured.extend(derived);
         }
         sections.push((section.title, measured));
     }

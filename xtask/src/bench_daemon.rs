@@ -62,7 +62,7 @@ fn idle_daemon(setup: &Setup, input: &Input) -> anyhow::Result<Sample> {
     let stopped = stop(&mut daemon);
     let (cpu, peak_rss) = measured?;
     stopped?;
-    Ok(Sample { wall: cpu, peak_rss: Some(peak_rss), output_bytes: None })
+    Ok(Sample { wall: cpu, peak_rss: Some(peak_rss), ..Sample::default() })
 }
 
 /// Returns the CPU time used during the idle window and the peak resident set size.

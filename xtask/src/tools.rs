@@ -53,6 +53,20 @@ pub fn build_backup_cron(profile: Profile) -> anyhow::Result<PathBuf> {
     Ok(target_dir().join(subdir).join("backup_cron"))
 }
 
+/// Builds the example `example` of `package` in the release profile and returns its path.
+pub fn build_release_example(package: &str, example: &str) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["build", "--quiet", "--release", "--package", package, "--example", example])
+        .status()
+        .context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build --package {package} --example {example} failed with {status}");
+    }
+    Ok(target_dir().join("release").join("examples").join(example))
+}
+
 /// Returns the path of `program` if it is an executable file on `PATH`.
 pub fn find_program(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -11,7 +11,7 @@ use crate::tools;
 use anyhow::Context as _;
 
 use super::Setup;
-use super::measure::{self, Sample};
+use super::measure::{self, Sample, Stats};
 
 /// One database size and the files the cases share for it.
 #[derive(Debug)]
@@ -106,6 +106,7 @@ pub fn sections() -> Vec<Section> {
             cases: vec![
                 Case { name: VERIFY_QUICK, ours: true, run: |s, i| ours_verify(s, i, "--quick") },
                 Case { name: VERIFY_FULL, ours: true, run: |s, i| ours_verify(s, i, "--full") },
+                Case { name: OUR_DECRYPT, ours: true, run: ours_decrypt },
                 Case { name: GPG_ZSTD_DECRYPT, ours: false, run: gpg_zstd_decrypt },
             ],
         },
@@ -113,15 +114,71 @@ pub fn sections() -> Vec<Section> {
     sections.extend(crate::bench_restore::sections());
     sections.extend(crate::bench_monitor::sections());
     sections.extend(crate::bench_daemon::sections());
+    sections.push(Section {
+        title: COMPRESSION_LEVELS,
+        before: |_, _| Ok(()),
+        cases: LEVELS
+            .iter()
+            .map(|&(name, level)| Case { name, ours: true, run: LEVEL_RUNS[level_index(level)] })
+            .collect(),
+    });
     sections
 }
 
+/// Title of the section that compares zstd levels; the report gives it its own table.
+pub const COMPRESSION_LEVELS: &str = "Compression levels";
+
+/// The compared levels and their row names.
+pub const LEVELS: [(&str, i32); 4] = [
+    ("backup_cron backup, compression_level = 1", 1),
+    ("backup_cron backup, compression_level = 3", 3),
+    ("backup_cron backup, compression_level = 6", 6),
+    ("backup_cron backup, compression_level = 9", 9),
+];
+
+/// One run function per level of [`LEVELS`], since a case is a plain function pointer.
+const LEVEL_RUNS: [fn(&Setup, &Input) -> anyhow::Result<Sample>; 4] = [
+    |setup, input| ours_backup_at_level(setup, input, LEVELS[0].1),
+    |setup, input| ours_backup_at_level(setup, input, LEVELS[1].1),
+    |setup, input| ours_backup_at_level(setup, input, LEVELS[2].1),
+    |setup, input| ours_backup_at_level(setup, input, LEVELS[3].1),
+];
+
+fn level_index(level: i32) -> usize {
+    LEVELS.iter().position(|&(_, candidate)| candidate == level).unwrap_or(0)
+}
+
+/// Returns the level of a row of the compression-level section.
+pub fn level_of(name: &str) -> Option<i32> {
+    LEVELS.iter().find(|(candidate, _)| *candidate == name).map(|&(_, level)| level)
+}
+
+/// Returns the derived row "backup without its verification pass" that follows the backup
+/// row, computed from the stage times the backup runs logged.
+pub fn without_verification_row(case: &Case, stats: &Stats) -> Option<(Case, Stats)> {
+    if case.name != BACKUP {
+        return None;
+    }
+    let (min, median) = stats.without_verify?;
+    let row = Case { name: BACKUP_WITHOUT_VERIFY, ours: true, run: |_, _| unreachable_case() };
+    Some((row, Stats { min, median, stages: None, without_verify: None, ..*stats }))
+}
+
+fn unreachable_case() -> anyhow::Result<Sample> {
+    anyhow::bail!("the row {BACKUP_WITHOUT_VERIFY:?} is derived from the backup row, not run")
+}
+
 /// Row names the report's target table refers to.
-pub const BACKUP: &str = "backup_cron backup (snapshot, encrypt, verify, fsync)";
+pub const BACKUP: &str = "backup_cron backup (snapshot, encrypt, fsync, verify)";
 /// The pipeline of the original Python service.
 pub const ORIGINAL: &str = "original: sqlite3 .backup, gpg --symmetric";
 /// What an expert would write in shell.
 pub const EXPERT: &str = "sqlite3 .backup, zstd -3, gpg --symmetric --compress-algo none";
+/// The backup row without its verification pass, from the stage times each run logged.
+pub const BACKUP_WITHOUT_VERIFY: &str =
+    "backup_cron backup without its verification pass (wall time minus the logged verify_ms)";
+/// Decryption and decompression through the library, without the SQLite checks.
+pub const OUR_DECRYPT: &str = "our decrypt and decompress (invguard-backup decode example)";
 /// Plain single-threaded compression of the database file.
 pub const ZSTD: &str = "zstd -3 of the database file";
 /// Plain two-thread compression of the database file.
@@ -139,8 +196,58 @@ fn ours_backup(setup: &Setup, input: &Input) -> anyhow::Result<Sample> {
     if input.backups.exists() {
         fs_err::remove_dir_all(&input.backups)?;
     }
-    let sample = run_ours(setup, input, &["backup"])?;
+    let sample = run_backup_logged(setup, input, &[])?;
     sample.with_output(&tools::newest_backup(&input.backups)?)
+}
+
+/// Runs a backup at `level` into its own directory, so the other sections' backups stay.
+fn ours_backup_at_level(setup: &Setup, input: &Input, level: i32) -> anyhow::Result<Sample> {
+    let dir = input.dir.join(format!("backups-level-{level}"));
+    if dir.exists() {
+        fs_err::remove_dir_all(&dir)?;
+    }
+    let env = [
+        ("INVGUARD_BACKUP__DIR", dir.to_string_lossy().into_owned()),
+        ("INVGUARD_BACKUP__COMPRESSION_LEVEL", level.to_string()),
+    ];
+    let sample =
+        run_backup_logged(setup, input, &env)?.with_output(&tools::newest_backup(&dir)?)?;
+    fs_err::remove_dir_all(&dir)?;
+    Ok(sample)
+}
+
+/// Runs `backup_cron backup` with JSON logs and reads its stage times from them.
+fn run_backup_logged(
+    setup: &Setup,
+    input: &Input,
+    env: &[(&str, String)],
+) -> anyhow::Result<Sample> {
+    let report = input.scratch("time-report.txt")?;
+    let mut command = Command::new(&setup.time);
+    command.arg("-v").arg("-o").arg(&report).arg(&setup.backup_cron);
+    command.arg("--config").arg(&input.config).args(["--log-format", "json", "backup"]);
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command.envs(env.iter().map(|(name, value)| (name, value)));
+
+    let (sample, log) = measure::timed_with_log(&mut command, Some(&report))?;
+    let stages = measure::parse_stages(&log)
+        .with_context(|| format!("no stage times in the backup log:\n{log}"))?;
+    Ok(Sample { stages: Some(stages), ..sample })
+}
+
+/// Decrypts and decompresses the reference backup through the library alone.
+fn ours_decrypt(setup: &Setup, input: &Input) -> anyhow::Result<Sample> {
+    let backup = input.reference_backup.as_deref().context("no reference backup")?;
+    let output = input.scratch("decoded.db")?;
+    let report = input.scratch("time-report.txt")?;
+    let mut command = Command::new(&setup.time);
+    command.arg("-v").arg("-o").arg(&report).arg(&setup.decode);
+    command.arg(&input.config).arg(backup).arg(&output);
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+
+    let sample = measure::timed(&mut command, Some(&report))?.with_output(&output)?;
+    tools::remove_file_if_exists(&output)?;
+    Ok(sample)
 }
 
 fn ours_verify(setup: &Setup, input: &Input, level: &str) -> anyhow::Result<Sample> {

@@ -16,6 +16,21 @@ pub struct Sample {
     pub peak_rss: Option<u64>,
     /// Size of what the case wrote, in bytes.
     pub output_bytes: Option<u64>,
+    /// The stage times a `backup_cron backup` run logged.
+    pub stages: Option<Stages>,
+}
+
+/// Stage times from the `backup finished` log line of `backup_cron backup`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// The snapshot (`snapshot_ms`).
+    pub snapshot: Duration,
+    /// Compression, encryption and writing of the partial file (`encode_ms`).
+    pub encode: Duration,
+    /// The fsync of the partial file (`sync_ms`).
+    pub sync: Duration,
+    /// The verification pass (`verify_ms`).
+    pub verify: Duration,
 }
 
 impl Sample {
@@ -25,6 +40,7 @@ impl Sample {
             wall: self.wall + step.wall,
             peak_rss: self.peak_rss.max(step.peak_rss),
             output_bytes: step.output_bytes.or(self.output_bytes),
+            stages: step.stages.or(self.stages),
         }
     }
 
@@ -45,20 +61,59 @@ pub struct Stats {
     pub peak_rss: Option<u64>,
     /// Output size of the last run.
     pub output_bytes: Option<u64>,
+    /// Median of each logged stage time, when the runs logged them.
+    pub stages: Option<Stages>,
+    /// Fastest and median wall time minus the logged verification time: the backup without
+    /// its verification pass, when the runs logged their stage times.
+    pub without_verify: Option<(Duration, Duration)>,
 }
 
 impl Stats {
     /// Summarises `samples`, which must not be empty.
     pub fn of(samples: &[Sample]) -> Stats {
-        let mut walls: Vec<Duration> = samples.iter().map(|sample| sample.wall).collect();
-        walls.sort();
+        let walls: Vec<Duration> = samples.iter().map(|sample| sample.wall).collect();
+        let logged: Option<Vec<Stages>> = samples.iter().map(|sample| sample.stages).collect();
+        let logged = logged.filter(|logged| !logged.is_empty());
+        let stages = logged.as_ref().map(|logged| {
+            let median_of = |field: fn(&Stages) -> Duration| {
+                median(logged.iter().map(field).collect()).unwrap_or_default()
+            };
+            Stages {
+                snapshot: median_of(|stages| stages.snapshot),
+                encode: median_of(|stages| stages.encode),
+                sync: median_of(|stages| stages.sync),
+                verify: median_of(|stages| stages.verify),
+            }
+        });
+        let without_verify = logged.is_some().then(|| {
+            let times: Vec<Duration> = samples
+                .iter()
+                .map(|sample| {
+                    let verify = sample.stages.map_or(Duration::ZERO, |stages| stages.verify);
+                    sample.wall.saturating_sub(verify)
+                })
+                .collect();
+            (minimum(&times), median(times).unwrap_or_default())
+        });
         Stats {
-            min: walls.first().copied().unwrap_or_default(),
-            median: walls.get((walls.len().saturating_sub(1)) / 2).copied().unwrap_or_default(),
+            min: minimum(&walls),
+            median: median(walls).unwrap_or_default(),
             peak_rss: samples.iter().filter_map(|sample| sample.peak_rss).max(),
             output_bytes: samples.last().and_then(|sample| sample.output_bytes),
+            stages,
+            without_verify,
         }
     }
+}
+
+fn minimum(times: &[Duration]) -> Duration {
+    times.iter().min().copied().unwrap_or_default()
+}
+
+/// Returns the median (the lower middle one for an even count).
+fn median(mut times: Vec<Duration>) -> Option<Duration> {
+    times.sort();
+    times.get(times.len().saturating_sub(1) / 2).copied()
 }
 
 /// Runs `case` `runs` times and collects the samples; the first error stops the loop.
@@ -73,6 +128,14 @@ pub fn repeat(
 /// command must run under `/usr/bin/time -v -o <rss_report>`, and its peak memory is read from
 /// there.
 pub fn timed(command: &mut Command, rss_report: Option<&Path>) -> anyhow::Result<Sample> {
+    timed_with_log(command, rss_report).map(|(sample, _)| sample)
+}
+
+/// Does what [`timed`] does and also returns what the command wrote to stderr.
+pub fn timed_with_log(
+    command: &mut Command,
+    rss_report: Option<&Path>,
+) -> anyhow::Result<(Sample, String)> {
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let started = Instant::now();
     let output =
@@ -88,7 +151,26 @@ pub fn timed(command: &mut Command, rss_report: Option<&Path>) -> anyhow::Result
         );
     }
     let peak_rss = rss_report.map(read_peak_rss).transpose()?;
-    Ok(Sample { wall, peak_rss, output_bytes: None })
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    Ok((Sample { wall, peak_rss, ..Sample::default() }, log))
+}
+
+/// Reads the stage times from the JSON `backup finished` line of a `backup_cron backup` log.
+pub fn parse_stages(log: &str) -> Option<Stages> {
+    log.lines().rev().find_map(|line| {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        let fields = value.get("fields").unwrap_or(&value);
+        if fields.get("message")?.as_str()? != "backup finished" {
+            return None;
+        }
+        let millis = |name: &str| fields.get(name)?.as_u64().map(Duration::from_millis);
+        Some(Stages {
+            snapshot: millis("snapshot_ms")?,
+            encode: millis("encode_ms")?,
+            sync: millis("sync_ms")?,
+            verify: millis("verify_ms")?,
+        })
+    })
 }
 
 /// Runs `first | second` and measures the wall time until both ended.
@@ -115,7 +197,7 @@ pub fn piped(first: &mut Command, second: &mut Command) -> anyhow::Result<Sample
     if !downstream.success() {
         bail!("{} failed with {downstream}", tools::describe(second));
     }
-    Ok(Sample { wall, peak_rss: None, output_bytes: None })
+    Ok(Sample { wall, ..Sample::default() })
 }
 
 /// Reads "Maximum resident set size (kbytes)" from a `time -v` report, in bytes.
@@ -150,6 +232,33 @@ mod tests {
         let stats = Stats::of(&[sample(30), sample(10), sample(20)]);
         assert_eq!(stats.min, Duration::from_millis(10));
         assert_eq!(stats.median, Duration::from_millis(20));
+    }
+
+    #[test]
+    fn parse_stages_reads_backup_finished_line() {
+        let log = r#"{"timestamp":"t","level":"INFO","fields":{"message":"backup started"}}
+{"timestamp":"t","level":"INFO","fields":{"message":"backup finished","snapshot_ms":120,"encode_ms":900,"sync_ms":30,"verify_ms":400}}
+"#;
+        let stages = parse_stages(log).unwrap();
+        assert_eq!(stages.snapshot, Duration::from_millis(120));
+        assert_eq!(stages.encode, Duration::from_millis(900));
+        assert_eq!(stages.sync, Duration::from_millis(30));
+        assert_eq!(stages.verify, Duration::from_millis(400));
+        assert_eq!(parse_stages("not json\n"), None);
+    }
+
+    #[test]
+    fn stats_without_verify_subtracts_logged_verification() {
+        let sample = |wall, verify| Sample {
+            wall: Duration::from_millis(wall),
+            stages: Some(Stages { verify: Duration::from_millis(verify), ..Stages::default() }),
+            ..Sample::default()
+        };
+        let stats = Stats::of(&[sample(1000, 300), sample(900, 100), sample(1200, 200)]);
+        let (min, median) = stats.without_verify.unwrap();
+        assert_eq!(min, Duration::from_millis(700));
+        assert_eq!(median, Duration::from_millis(800));
+        assert_eq!(stats.stages.unwrap().verify, Duration::from_millis(200));
     }
 
     #[test]
