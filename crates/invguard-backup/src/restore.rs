@@ -315,12 +315,15 @@ impl Run<'_> {
         }
         // Without a manifest, integrity_check is the only check of the contents.
         let full = self.options.full || manifest.is_none();
-        let tables = check::check_database(decoded.file.path(), full, manifest.map(|m| &m.tables))?;
-        decoded
-            .file
-            .as_file()
-            .sync_all()
-            .map_err(|e| BackupError::io_at(decoded.file.path(), e))?;
+        // The fsync writes the file back while the checks read it from the page cache.
+        let (tables, synced) = std::thread::scope(|scope| {
+            let sync = scope.spawn(|| decoded.file.as_file().sync_all());
+            let tables =
+                check::check_database(decoded.file.path(), full, manifest.map(|m| &m.tables));
+            (tables, sync.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let tables = tables?;
+        synced.map_err(|e| BackupError::io_at(decoded.file.path(), e))?;
 
         let report = RestoreReport {
             backup: source.path.clone(),
