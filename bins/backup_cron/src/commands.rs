@@ -1,4 +1,4 @@
-//! One module per subcommand; [`run`] dispatches the parsed command to it.
+//! One module per subcommand; [`run()`] dispatches the parsed command to it.
 //!
 //! Each module exposes `run(ctx, args) -> anyhow::Result<Exit>`. Output for the user goes to
 //! stdout; logs and progress bars go to stderr.

@@ -5,7 +5,8 @@
 //! `<database name>-<UTC time>[-N].db.zst[.gpg]` with their manifests, and leftovers of
 //! interrupted backups (`.partial` files, manifest temporary files). Legacy backups of the
 //! Python service are candidates only with `include_legacy = true`. Even then only names that
-//! start with the database name and a separator and carry a date qualify (see [`is_legacy`]).
+//! start with the database name followed by `_`, `-` or `.` and contain a date written
+//! `YYYYMMDD` or `YYYY-MM-DD` qualify.
 //! Other `*.gpg` files are reported and left alone. Everything else is left alone too: other
 //! files (logged at debug), symbolic links (never followed or deleted), directories such as
 //! the temporary and state directories, the lock file, and backups of other databases. A

@@ -7,7 +7,7 @@
 //! count of every table against the manifest. The file is synced and only then renamed into
 //! place. A failure at any step deletes the temporary file and leaves the target untouched.
 //!
-//! A target that exists is always replaced through [`replace`]: the in-use checks, a safety
+//! A target that exists is always replaced the same way: the in-use checks, a safety
 //! copy `NAME.pre-restore-<UTC time>`, the `-wal` and `-shm` files moved aside, and an atomic
 //! rename that keeps the replaced file's mode and owner. The live database (same device and
 //! inode as `[database] path`) is replaced only with [`TargetMode::InPlace`].
