@@ -75,14 +75,16 @@ pub enum Command {
     /// check failed`, the reasons on stderr, and exits 1. The checks:
     ///
     ///   backend API    GET {API_URL}/health, judged as the monitor's api_health check: a 2xx
-    ///                  response within [api] connect_timeout and read_timeout, no unhealthy
-    ///                  status in the body ([api] health_expect_field if set), no redirect
-    ///                  to another host. A slow response only logs a warning.
-    ///   daemon         the heartbeat in [state] dir is at most 3 minutes old; checked only
-    ///                  while the state shows a daemon running, so system cron setups pass.
-    ///   backups        the newest verified backup is younger than [monitor]
-    ///                  backup_failure_hours (25); with none yet, this passes until that long
-    ///                  after the daemon's first start.
+    ///                  response within `[api] connect_timeout` and `read_timeout`, no
+    ///                  unhealthy status in the body (`[api] health_expect_field` if set), no
+    ///                  redirect to another host. A slow response only logs a warning.
+    ///   daemon         the heartbeat in `[state] dir` is at most 3 minutes old; checked only
+    ///                  while a daemon holds the lock `daemon.lock` there, so system cron
+    ///                  setups and a killed daemon's leftover state pass.
+    ///   backups        the newest verified backup is younger than `[monitor]
+    ///                  backup_failure_hours` (25); with none yet, this passes until that long
+    ///                  after the daemon's first start. Backups with an unreadable manifest
+    ///                  never count and are logged.
     ///
     /// It does not check the database file or the disk space: `monitor` does.
     #[command(verbatim_doc_comment)]

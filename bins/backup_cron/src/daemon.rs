@@ -16,7 +16,7 @@
 mod child;
 mod due;
 pub mod jobs;
-mod lock;
+pub mod lock;
 mod ping;
 pub mod state;
 mod worker;

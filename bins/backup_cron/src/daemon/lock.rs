@@ -6,16 +6,28 @@
 //! of the daemon that finds it locked. The OS releases the lock when the process ends, however
 //! it ends, so a killed daemon leaves no stale lock; the file itself is never deleted. Job
 //! children do not inherit it: the file is opened close-on-exec.
+//!
+//! `backup_cron health` tells whether a daemon runs with [`probe`], which tries a shared lock
+//! without waiting. Because a probe holds that lock for a moment, [`acquire`] retries for up to
+//! [`ACQUIRE_RETRY`] before it reports another daemon.
 
 use std::fs::TryLockError;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use fs_err::os::unix::fs::OpenOptionsExt;
 
 /// File name of the lock in the state directory.
 pub const LOCK_FILE: &str = "daemon.lock";
+
+/// How long [`acquire`] retries a lock held by someone else.
+const ACQUIRE_RETRY: Duration = Duration::from_secs(2);
+
+/// Pause between two attempts of [`acquire`].
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Another daemon holds the lock; the process ends with exit code 75.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +50,18 @@ pub struct DaemonLock {
     _file: fs_err::File,
 }
 
-/// Takes the daemon lock of `state_dir` without waiting and records this process id in it.
+/// The running daemon that [`probe`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The process id the daemon recorded, if it could be read.
+    pub pid: Option<u32>,
+    /// When the daemon took the lock: the lock file's modification time.
+    pub locked_utc: DateTime<Utc>,
+}
+
+/// Takes the daemon lock of `state_dir` and records this process id in it. A lock held by
+/// someone else is retried for [`ACQUIRE_RETRY`], so a health check's [`probe`] running at
+/// the same moment does not stop the daemon.
 ///
 /// # Errors
 ///
@@ -54,15 +77,19 @@ pub fn acquire(state_dir: &Path) -> anyhow::Result<DaemonLock> {
         .mode(0o600)
         .open(&path)?;
 
-    match file.file().try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let _ = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut text));
-            return Err(DaemonLocked { pid: parse_pid(&text), path }.into());
-        }
-        Err(TryLockError::Error(error)) => {
-            return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+    let deadline = Instant::now() + ACQUIRE_RETRY;
+    loop {
+        match file.file().try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(RETRY_PAUSE);
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(DaemonLocked { pid: read_pid(&mut file), path }.into());
+            }
+            Err(TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+            }
         }
     }
 
@@ -71,6 +98,41 @@ pub fn acquire(state_dir: &Path) -> anyhow::Result<DaemonLock> {
     file.flush()?;
     tracing::debug!(path = %path.display(), "took the daemon lock");
     Ok(DaemonLock { _file: file })
+}
+
+/// Finds out whether a daemon holds the lock of `state_dir`, by trying a shared lock without
+/// waiting and releasing it at once. Returns `None` when the lock is free or the lock file
+/// does not exist: no daemon runs, whatever the state file records. Creates nothing.
+///
+/// # Errors
+///
+/// An I/O error when the lock file exists but cannot be opened or locked, for example when
+/// it belongs to another user.
+pub fn probe(state_dir: &Path) -> anyhow::Result<Option<LockHolder>> {
+    let path = state_dir.join(LOCK_FILE);
+    let mut file = match fs_err::File::open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+
+    match file.file().try_lock_shared() {
+        Ok(()) => return Ok(None),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(error)) => {
+            return Err(error).with_context(|| format!("cannot test the lock {}", path.display()));
+        }
+    }
+
+    let modified = file.metadata()?.modified()?;
+    Ok(Some(LockHolder { pid: read_pid(&mut file), locked_utc: modified.into() }))
+}
+
+/// Reads the holder's process id from the lock file; `None` when it cannot be read.
+fn read_pid(file: &mut fs_err::File) -> Option<u32> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut text)).ok()?;
+    parse_pid(&text)
 }
 
 /// Reads `pid=N` from the lock file's text.
@@ -94,6 +156,36 @@ mod tests {
 
         drop(held);
         acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn probe_finds_holder_only_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(probe(dir.path()).unwrap(), None);
+        assert!(!dir.path().join(LOCK_FILE).exists(), "the probe created the lock file");
+
+        let held = acquire(dir.path()).unwrap();
+        let holder = probe(dir.path()).unwrap().expect("the held lock was not found");
+        assert_eq!(holder.pid, Some(std::process::id()));
+
+        drop(held);
+        assert_eq!(probe(dir.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn acquire_waits_out_a_probe() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(acquire(dir.path()).unwrap());
+        // A shared lock like the one a probe holds, released after a moment.
+        let probe_file = fs_err::File::open(dir.path().join(LOCK_FILE)).unwrap();
+        probe_file.file().try_lock_shared().unwrap();
+
+        let state_dir = dir.path().to_owned();
+        let daemon = std::thread::spawn(move || acquire(&state_dir).map(drop));
+        std::thread::sleep(RETRY_PAUSE * 2);
+        drop(probe_file);
+
+        daemon.join().unwrap().unwrap();
     }
 
     #[test]

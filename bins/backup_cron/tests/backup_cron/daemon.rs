@@ -533,3 +533,96 @@ fn run_health_job_warning_is_logged_as_warning() {
     let state = fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap();
     assert!(state.contains("\"last_result\": \"warning\""), "{state}");
 }
+
+/// Runs `backup_cron health` and returns its exit code, stdout and stderr.
+fn health_check(dir: &TestDir) -> (Option<i32>, String, String) {
+    let output = dir.output(&["health"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    (output.status.code(), stdout, stderr)
+}
+
+/// Waits until the daemon wrote its first heartbeat.
+fn wait_for_heartbeat(dir: &TestDir) {
+    let path = dir.state_dir().join("heartbeat.json");
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < crate::support::WAIT_LIMIT, "no heartbeat in {path:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn health_judges_daemon_by_its_lock() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.write_config(&server.url, &health_only("", "enabled = false"));
+    let mut daemon = dir.start_daemon("daemon.log");
+    daemon.wait_for_message("daemon started", &[], 1);
+    wait_for_heartbeat(&dir);
+
+    let (code, stdout, stderr) = health_check(&dir);
+    assert_eq!(stdout, "Health check passed\n", "{stderr}");
+    assert_eq!(code, Some(0));
+
+    // A stopped daemon writes no heartbeat but keeps its lock: ten minutes later it is stuck.
+    daemon.signal(Signal::STOP);
+    let pid = daemon.child.id();
+    let ten_minutes_ago = Utc::now() - chrono::TimeDelta::minutes(10);
+    let heartbeat = format!(r#"{{"pid": {pid}, "time_utc": "{}"}}"#, ten_minutes_ago.to_rfc3339());
+    fs_err::write(dir.state_dir().join("heartbeat.json"), heartbeat).unwrap();
+    let lock = fs_err::File::open(dir.state_dir().join("daemon.lock")).unwrap();
+    lock.file().set_modified(ten_minutes_ago.into()).unwrap();
+    let (code, stdout, stderr) = health_check(&dir);
+    assert_eq!(stdout, "Health check failed\n");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(&format!("heartbeat is 600s old (pid {pid}")), "{stderr}");
+
+    // A killed daemon leaves its state file saying it runs, but no longer holds the lock.
+    daemon.signal(Signal::KILL);
+    daemon.wait_exit();
+    let state = fs_err::read_to_string(dir.state_dir().join("jobs.json")).unwrap();
+    assert!(state.contains("\"stopped_utc\": null"), "{state}");
+    let (code, stdout, stderr) = health_check(&dir);
+    assert_eq!(stdout, "Health check passed\n", "{stderr}");
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("no process holds the daemon lock"), "{stderr}");
+}
+
+#[test]
+fn run_ping_redirect_to_other_host_not_followed() {
+    const PING_PATH: &str = "/ping/7f3e-secret-check";
+    let elsewhere = ScriptedServer::start(|_| Reply::json(200, "OK"));
+    let elsewhere_base = elsewhere.base.clone();
+    let backend = ScriptedServer::start(move |request| {
+        if request.path.starts_with(PING_PATH) {
+            // The same port under another host name, then another port: both are other hosts.
+            let port = elsewhere_base.rsplit(':').next().unwrap().to_owned();
+            let location = match request.path.ends_with("/start") {
+                true => format!("http://localhost:{port}{}", request.path),
+                false => format!("{elsewhere_base}{}", request.path),
+            };
+            return Reply { location: Some(location), ..Reply::json(302, "") };
+        }
+        Reply::json(200, r#"{"status":"ok"}"#)
+    });
+    let dir = TestDir::new();
+    let api_url = format!("{}/api", backend.base);
+    dir.write_config(&api_url, &health_only("", "schedule = \"*/2 * * * * *\"\nretries = 0"));
+    let ping_url = format!("{}{PING_PATH}", backend.base);
+
+    let env = [("INVGUARD_JOBS__HEALTH__PING_URL", ping_url.as_str())];
+    let mut daemon = dir.start_daemon_with_env("daemon.log", &env);
+    let failures = daemon.wait_for_message("ping failed", &[("job", "health")], 2);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    assert!(elsewhere.requests().is_empty(), "a redirect was followed");
+    assert!(!backend.requests_to(&format!("{PING_PATH}/start")).is_empty(), "no start ping");
+    for event in &failures {
+        assert_eq!(field(event, "error"), "redirect to another host, not followed", "{event}");
+    }
+    let log = daemon.log_text();
+    assert!(!log.contains(PING_PATH), "the ping URL is in the log");
+    assert!(!log.contains("localhost"), "the redirect target is in the log");
+}
