@@ -137,6 +137,30 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
+    /// A passphrase file holds a carriage return. The loader would strip a trailing `\r\n`, but
+    /// `gpg --passphrase-file` keeps the `\r`, so the emergency restore would use another
+    /// passphrase than the one the backups were encrypted with.
+    #[error(
+        "{key} {path} contains a carriage return (a Windows line ending): gpg keeps it as part of \
+         the passphrase, so the emergency restore with `gpg --passphrase-file` would not decrypt \
+         the backups; remove it with `sed -i 's/\\r$//' {path}`"
+    )]
+    CarriageReturnInPassphraseFile {
+        /// The key that names the file.
+        key: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A passphrase given as a value holds a carriage return, which gpg would keep as part of the
+    /// passphrase.
+    #[error(
+        "{key} contains a carriage return: gpg keeps it as part of the passphrase, so the \
+         emergency restore would not decrypt the backups; set the passphrase without it"
+    )]
+    CarriageReturnInPassphrase {
+        /// The key and where it was set, as `key (from origin)`.
+        key: String,
+    },
     /// `backup` needs a key to encrypt with and none is configured.
     #[error("{0}")]
     MissingEncryptionKeys(String),

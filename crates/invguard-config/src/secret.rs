@@ -63,6 +63,24 @@ pub fn read_secret_file(key: &str, path: &Path) -> Result<Secret, ConfigError> {
     Ok(Secret(text))
 }
 
+/// Refuses a passphrase file that holds a carriage return anywhere.
+///
+/// [`read_secret_file`] strips a trailing `\r\n`, but `gpg --passphrase-file` and
+/// `gpg --passphrase-fd` keep the `\r`, so a backup encrypted with the stripped passphrase would
+/// not decrypt in the emergency restore. A file that cannot be read passes: the command that
+/// reads it reports that.
+pub(crate) fn reject_carriage_return(key: &str, path: &Path) -> Result<(), ConfigError> {
+    let Ok(bytes) = fs_err::read(path) else { return Ok(()) };
+    let bytes = Zeroizing::new(bytes);
+    if bytes.contains(&b'\r') {
+        return Err(ConfigError::CarriageReturnInPassphraseFile {
+            key: key.to_owned(),
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Returns a warning when group or others have any permission on a file that holds a secret.
 /// Directories and missing files get none; the command that reads them reports those.
 pub(crate) fn loose_permissions_warning(key: &str, path: &Path) -> Option<String> {
@@ -121,6 +139,25 @@ mod tests {
         fs_err::write(&path, "battery staple\r\n").unwrap();
         let secret = read_secret_file("encryption.passphrase_file", &path).unwrap();
         assert_eq!(secret.expose(), "battery staple");
+    }
+
+    #[test]
+    fn reject_carriage_return_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+
+        for text in ["abc\r\n", "a\rbc\n", "abc\r"] {
+            fs_err::write(&path, text).unwrap();
+            let error = reject_carriage_return("encryption.passphrase_file", &path).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::CarriageReturnInPassphraseFile { .. }),
+                "{text:?}: {error}"
+            );
+        }
+
+        fs_err::write(&path, "abc\n").unwrap();
+        reject_carriage_return("encryption.passphrase_file", &path).unwrap();
+        reject_carriage_return("encryption.passphrase_file", &dir.path().join("missing")).unwrap();
     }
 
     #[test]

@@ -78,8 +78,13 @@ impl Resolver<'_> {
         )?;
         let mode = self.required("encryption.mode", mode)?;
 
+        self.reject_carriage_returns()?;
         let passphrase =
             self.secret_or_file("encryption.passphrase", "encryption.passphrase_file")?;
+        if passphrase.as_ref().is_some_and(|secret| secret.expose().contains('\r')) {
+            let key = self.describe("encryption.passphrase");
+            return Err(ConfigError::CarriageReturnInPassphrase { key });
+        }
         if mode == EncryptionMode::None && passphrase.is_some() {
             self.warnings.push(
                 "encryption.mode is \"none\": backups are not encrypted and the configured \
@@ -118,6 +123,21 @@ impl Resolver<'_> {
             self.warnings.extend(crate::secret::loose_permissions_warning(key, path));
         }
         Ok(encryption)
+    }
+
+    /// Refuses passphrase files with a carriage return, including those read only by the
+    /// commands that decrypt, so that a wrong line ending shows at load.
+    fn reject_carriage_returns(&self) -> Result<(), ConfigError> {
+        let single = ["encryption.passphrase_file", "encryption.secret_key_passphrase_file"];
+        for key in single {
+            if let Some(path) = self.path(key)? {
+                crate::secret::reject_carriage_return(key, &path)?;
+            }
+        }
+        for path in self.paths("encryption.passphrase_files")? {
+            crate::secret::reject_carriage_return("encryption.passphrase_files", &path)?;
+        }
+        Ok(())
     }
 
     pub(super) fn verify(&self) -> Result<VerifyConfig, ConfigError> {

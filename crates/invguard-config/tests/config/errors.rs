@@ -1,5 +1,7 @@
 //! The messages of invalid configurations, as operators read them.
 
+use invguard_config::ConfigError;
+
 use crate::{Fixture, error_chain, load, with_snapshots};
 
 /// Loads `file` (if any) and `pairs`, expects an error, and snapshots its message with the
@@ -284,4 +286,59 @@ fn require_encryption_keys_messages() {
         insta::assert_snapshot!("missing_passphrase", passphrase.to_string());
         insta::assert_snapshot!("missing_recipients", public_key.to_string());
     });
+}
+
+#[test]
+fn error_passphrase_file_with_carriage_return() {
+    check_with_files(
+        "passphrase_file_with_carriage_return",
+        "[encryption]\npassphrase_file = \"{TMP}/passphrase\"\n",
+        |fixture| {
+            fixture.write_with_mode("passphrase", "abc\r\n", 0o600);
+        },
+    );
+}
+
+#[test]
+fn error_passphrase_with_carriage_return() {
+    check("passphrase_with_carriage_return", None, &[("GPG_PASSPHRASE", "abc\r")]);
+}
+
+/// Every key that names a passphrase file refuses a carriage return at load, also the files
+/// that only the decrypting commands read.
+#[test]
+fn error_carriage_return_in_every_passphrase_file() {
+    let fixture = Fixture::new();
+    let crlf = fixture.write_with_mode("crlf", "abc\r\n", 0o600);
+    let good = fixture.write_with_mode("good", "abc\n", 0o600);
+    let crlf = crlf.display().to_string();
+    let good = good.display().to_string();
+
+    let cases = [
+        ("encryption.passphrase_file", vec![("GPG_PASSPHRASE_FILE", crlf.as_str())]),
+        (
+            "encryption.passphrase_files",
+            vec![
+                ("GPG_PASSPHRASE_FILE", good.as_str()),
+                ("INVGUARD_ENCRYPTION__PASSPHRASE_FILES", crlf.as_str()),
+            ],
+        ),
+        (
+            "encryption.secret_key_passphrase_file",
+            vec![("INVGUARD_ENCRYPTION__SECRET_KEY_PASSPHRASE_FILE", crlf.as_str())],
+        ),
+    ];
+    for (key, pairs) in cases {
+        let error = load(None, &pairs).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                ConfigError::CarriageReturnInPassphraseFile { key: named, path }
+                    if named == key && path.display().to_string() == crlf
+            ),
+            "{key}: {error}"
+        );
+    }
+
+    load(None, &[("GPG_PASSPHRASE_FILE", good.as_str())]).unwrap();
 }
