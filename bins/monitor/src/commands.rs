@@ -7,7 +7,7 @@ use std::thread;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use invguard_config::Config;
-use invguard_monitor::{AlertStore, CheckName, CycleReport, Level, Monitor};
+use invguard_monitor::{AlertStore, CheckName, CycleReport, Level, Monitor, Notice};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -117,6 +117,9 @@ fn open_store(config: &Config) -> Result<AlertStore> {
 fn log_cycle(cycle: &CycleReport) {
     for sent in &cycle.notices {
         let notice = &sent.notice;
+        if sent.has_no_notifier() {
+            warn_no_notifier(notice);
+        }
         for delivery in &sent.deliveries {
             match &delivery.error {
                 None => tracing::info!(
@@ -140,6 +143,16 @@ fn log_cycle(cycle: &CycleReport) {
     tracing::info!(
         level = %cycle.report.level(), failing = %failing.join(","), notices = cycle.notices.len(),
         "monitoring cycle done"
+    );
+}
+
+/// Warns that an alert notice had nowhere to go. The notice stays due, so the next cycle
+/// tries again and a notifier added meanwhile gets it.
+fn warn_no_notifier(notice: &Notice) {
+    tracing::warn!(
+        check = %notice.check, kind = notice.kind.as_str(),
+        "alert has no notifier configured, nobody was told; add [[monitor.notifiers]] to the \
+         configuration"
     );
 }
 

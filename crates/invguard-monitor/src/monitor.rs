@@ -35,8 +35,22 @@ pub struct CycleReport {
 pub struct SentNotice {
     /// The notice.
     pub notice: Notice,
-    /// One result per configured notifier.
+    /// One result per configured notifier; empty when no notifier is configured.
     pub deliveries: Vec<Delivery>,
+}
+
+impl SentNotice {
+    /// Returns whether at least one notifier delivered the notice. With no notifier
+    /// configured no one heard of it, so the alert state keeps the notice due for the next
+    /// run.
+    pub fn is_delivered(&self) -> bool {
+        self.deliveries.iter().any(Delivery::is_delivered)
+    }
+
+    /// Returns whether the notice had nowhere to go because no notifier is configured.
+    pub fn has_no_notifier(&self) -> bool {
+        self.deliveries.is_empty()
+    }
 }
 
 impl Monitor {
@@ -97,7 +111,10 @@ impl Monitor {
     /// # Errors
     ///
     /// Returns an error when the alert state cannot be locked, read or written. Notifier
-    /// failures are not errors: they are in the returned deliveries.
+    /// failures are not errors: they are in the returned deliveries. A notice counts as
+    /// delivered only when a notifier delivered it ([`SentNotice::is_delivered`]). With no
+    /// notifier configured it stays due. A notifier added later then gets the FIRING notice
+    /// and, after the recovery, the RESOLVED one.
     pub fn cycle(
         &mut self,
         store: &mut AlertStore,
@@ -111,10 +128,9 @@ impl Monitor {
         let due = store.evaluate(&report.checks, rules, now);
         let mut notices = Vec::new();
         for notice in due {
-            let deliveries = self.send(&notice);
-            let delivered = deliveries.is_empty() || deliveries.iter().any(Delivery::is_delivered);
-            store.record(&notice, delivered, now);
-            notices.push(SentNotice { notice, deliveries });
+            let sent = SentNotice { deliveries: self.send(&notice), notice };
+            store.record(&sent.notice, sent.is_delivered(), now);
+            notices.push(sent);
         }
         store.save()?;
         Ok(CycleReport { report, notices })

@@ -46,6 +46,15 @@ fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
         }
     }
     for sent in &cycle.notices {
+        if sent.has_no_notifier() {
+            tracing::warn!(
+                check = %sent.notice.check,
+                kind = sent.notice.kind.as_str(),
+                "alert has no notifier configured, nobody was told; add [[monitor.notifiers]] \
+                 to the configuration"
+            );
+            continue;
+        }
         let delivered = sent.deliveries.iter().filter(|delivery| delivery.is_delivered()).count();
         tracing::info!(
             check = %sent.notice.check,

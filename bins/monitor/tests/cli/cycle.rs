@@ -5,6 +5,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::backend::Fault;
+use crate::receiver::Receiver;
 use crate::support::{Setup, stderr};
 
 #[test]
@@ -55,4 +56,40 @@ fn wait_until(mut condition: impl FnMut() -> bool) {
         thread::sleep(Duration::from_millis(10));
     }
     panic!("condition not reached within 30 s");
+}
+
+#[test]
+fn cycle_without_notifier_warns_and_fires_once_one_is_added() {
+    let setup = Setup::healthy();
+    setup.backend.fault("/api/health", Fault::Status(500, "{}".into()));
+
+    // Two failing runs reach the threshold with no notifier configured.
+    let mut last = String::new();
+    for _ in 0..2 {
+        let output = setup.run(&[]);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        last = stderr(&output);
+    }
+    assert!(last.contains("alert has no notifier configured"), "{last}");
+    assert!(last.contains("WARN"), "{last}");
+
+    // A webhook is added: the next failing run tells it, and the recovery resolves it.
+    let receiver = Receiver::start();
+    let config = setup.dir.path().join("invguard.toml");
+    let hook = receiver.url("/hook/secret-path");
+    fs_err::write(
+        &config,
+        format!("[[monitor.notifiers]]\ntype = \"webhook\"\nurl = \"{hook}\"\n"),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let output = setup.run(&["--config", &config]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(receiver.kinds(), ["firing"]);
+
+    setup.backend.state().faults.clear();
+    let output = setup.run(&["--config", &config]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(receiver.kinds(), ["firing", "resolved"]);
+    assert!(!stderr(&output).contains("secret-path"), "{}", stderr(&output));
 }

@@ -201,3 +201,37 @@ fn cycle_waits_for_state_lock() {
     assert_eq!(cycle.report.level(), Level::Ok);
     assert_eq!(store.state().checks.len(), 5);
 }
+
+#[test]
+fn cycle_without_notifier_keeps_firing_due_for_later_notifier() {
+    let (backend, receiver) = (Backend::start(10, 0), Receiver::start());
+    let mut fixture = healthy_fixture(&backend, &receiver);
+    let webhook = std::mem::take(&mut fixture.config.monitor.notifiers);
+    break_health(&backend);
+
+    // First run: the alert fires with no notifier configured, so nobody hears of it.
+    {
+        let mut store = AlertStore::open(&fixture.config.state.dir).unwrap();
+        let mut monitor = fixture.monitor();
+        monitor.cycle(&mut store, minutes(0)).unwrap();
+        let cycle = monitor.cycle(&mut store, minutes(5)).unwrap();
+        assert_eq!(cycle.notices.len(), 1);
+        assert!(cycle.notices[0].has_no_notifier());
+        assert!(!cycle.notices[0].is_delivered());
+        let incident = store.state().checks["api_health"].incident.clone().unwrap();
+        assert!(!incident.firing_sent, "an undelivered FIRING was recorded as sent");
+    }
+
+    // Second run on the same state directory, now with the webhook: FIRING, then RESOLVED.
+    fixture.config.monitor.notifiers = webhook;
+    let mut store = AlertStore::open(&fixture.config.state.dir).unwrap();
+    let mut monitor = fixture.monitor();
+    let cycle = monitor.cycle(&mut store, minutes(10)).unwrap();
+    assert!(cycle.notices[0].is_delivered());
+    heal(&backend);
+    monitor.cycle(&mut store, minutes(15)).unwrap();
+
+    assert_eq!(receiver.kinds(), ["firing", "resolved"]);
+    let notices: Vec<_> = receiver.received().iter().map(|r| r.json()).collect();
+    assert_eq!(notices[0]["incident_id"], notices[1]["incident_id"]);
+}
