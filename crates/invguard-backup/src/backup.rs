@@ -25,6 +25,9 @@ use crate::{
 /// it: the page copy of a generated 100 MiB database takes well under a second.
 pub const DEFAULT_SNAPSHOT_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
+/// Receives the path of each leftover [`run_backup`] removes, for example to log it.
+pub type LeftoverCallback = Arc<dyn Fn(&Path) + Send + Sync>;
+
 /// Options of [`run_backup`].
 #[derive(Clone)]
 pub struct BackupOptions {
@@ -38,6 +41,9 @@ pub struct BackupOptions {
     pub progress: Option<Arc<dyn Progress>>,
     /// The time in the file name and manifest; `None` takes the current time.
     pub timestamp: Option<DateTime<Utc>>,
+    /// Called with each leftover of a killed run as soon as it is removed, before the space
+    /// check and the snapshot; [`BackupOutcome::leftovers_removed`] lists them afterwards too.
+    pub on_leftover_removed: Option<LeftoverCallback>,
 }
 
 impl Default for BackupOptions {
@@ -48,6 +54,7 @@ impl Default for BackupOptions {
             cancel: CancelToken::new(),
             progress: None,
             timestamp: None,
+            on_leftover_removed: None,
         }
     }
 }
@@ -60,6 +67,7 @@ impl fmt::Debug for BackupOptions {
             .field("cancel", &self.cancel)
             .field("progress", &self.progress.as_ref().map(|_| "<callback>"))
             .field("timestamp", &self.timestamp)
+            .field("on_leftover_removed", &self.on_leftover_removed.as_ref().map(|_| "<callback>"))
             .finish()
     }
 }
@@ -128,7 +136,10 @@ pub fn run_backup(config: &Config, options: &BackupOptions) -> Result<BackupOutc
 
     create_private_dir(dir)?;
     let _lock = DirLock::exclusive(dir, "backup")?;
-    let leftovers_removed = clean_leftovers(dir, temp_dir)?;
+    let leftovers_removed = clean_leftovers(dir, temp_dir, &config.database.name)?;
+    if let Some(report) = &options.on_leftover_removed {
+        leftovers_removed.iter().for_each(|path| report(path));
+    }
     ensure_private_dir(temp_dir)?;
 
     let source = SourceDatabase::resolve(&config.database.path)?;

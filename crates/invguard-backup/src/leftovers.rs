@@ -9,9 +9,10 @@ use crate::names::{BackupName, MANIFEST_EXTENSION, MANIFEST_TEMP_EXTENSION, PART
 use crate::pipeline::DECODED_PREFIX;
 use crate::snapshot::SNAPSHOT_PREFIX;
 
-/// Removes the leftovers of killed runs and returns the removed paths.
+/// Removes the leftovers of killed runs of `database` and returns the removed paths.
 ///
-/// In `dir`: `<backup name>.partial` and `<manifest name>.tmp`. In `temp_dir`: snapshot and
+/// In `dir`: `<backup name>.partial` and `<manifest name>.tmp` whose backup name belongs to
+/// `database`; those of other databases sharing the directory stay. In `temp_dir`: snapshot and
 /// verification copies (`invguard-snapshot-*`, `invguard-verify-*`, with any SQLite journal
 /// beside them). Only names this product writes are touched; anything else stays. A missing
 /// `temp_dir` is fine.
@@ -22,10 +23,14 @@ use crate::snapshot::SNAPSHOT_PREFIX;
 /// # Errors
 ///
 /// An I/O error reading a directory or removing a file.
-pub fn clean_leftovers(dir: &Path, temp_dir: &Path) -> Result<Vec<PathBuf>, BackupError> {
+pub fn clean_leftovers(
+    dir: &Path,
+    temp_dir: &Path,
+    database: &str,
+) -> Result<Vec<PathBuf>, BackupError> {
     let mut removed = Vec::new();
     for name in file_names(dir)? {
-        if is_partial_backup(&name) || is_manifest_temp(&name) {
+        if is_partial_backup(&name, database) || is_manifest_temp(&name, database) {
             removed.push(remove(&dir.join(name))?);
         }
     }
@@ -37,15 +42,17 @@ pub fn clean_leftovers(dir: &Path, temp_dir: &Path) -> Result<Vec<PathBuf>, Back
     Ok(removed)
 }
 
-fn is_partial_backup(name: &str) -> bool {
-    name.strip_suffix(PARTIAL_EXTENSION).and_then(BackupName::parse).is_some()
+fn is_partial_backup(name: &str, database: &str) -> bool {
+    name.strip_suffix(PARTIAL_EXTENSION)
+        .and_then(BackupName::parse)
+        .is_some_and(|backup| backup.database == database)
 }
 
-fn is_manifest_temp(name: &str) -> bool {
+fn is_manifest_temp(name: &str, database: &str) -> bool {
     name.strip_suffix(MANIFEST_TEMP_EXTENSION)
         .and_then(|manifest| manifest.strip_suffix(MANIFEST_EXTENSION).map(|_| manifest))
         .and_then(BackupName::parse_manifest)
-        .is_some()
+        .is_some_and(|backup| backup.database == database)
 }
 
 /// Names of the regular files in `dir`; none when `dir` does not exist.
@@ -92,6 +99,8 @@ mod tests {
         ];
         let kept = [
             dir.path().join("inventory-20261204T020000Z.db.zst.gpg"),
+            dir.path().join("other-20261204T000000Z.db.zst.gpg.partial"),
+            dir.path().join("other-20261204T000000Z.manifest.json.tmp"),
             dir.path().join("notes.partial"),
             dir.path().join("old.db.gpg"),
             dir.path().join(".invguard.lock"),
@@ -101,7 +110,7 @@ mod tests {
             fs_err::write(path, b"x").unwrap();
         }
 
-        let mut removed = clean_leftovers(dir.path(), &temp).unwrap();
+        let mut removed = clean_leftovers(dir.path(), &temp, "inventory").unwrap();
 
         removed.sort();
         let mut expected = leftovers.to_vec();
@@ -115,7 +124,7 @@ mod tests {
     #[test]
     fn clean_leftovers_accepts_missing_temp_dir() {
         let dir = tempfile::tempdir().unwrap();
-        let removed = clean_leftovers(dir.path(), &dir.path().join("absent")).unwrap();
+        let removed = clean_leftovers(dir.path(), &dir.path().join("absent"), "inventory").unwrap();
         assert!(removed.is_empty());
     }
 }

@@ -88,7 +88,8 @@ mod source;
 mod verify;
 
 pub use backup::{
-    BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, StageDurations, run_backup,
+    BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, LeftoverCallback, StageDurations,
+    run_backup,
 };
 pub use cancel::{CancelToken, Phase, Progress};
 pub use error::BackupError;

@@ -35,6 +35,9 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
     let options = BackupOptions {
         cancel: interrupt.token().clone(),
         progress: bar.clone().map(|bar| bar as Arc<dyn Progress>),
+        on_leftover_removed: Some(Arc::new(|path| {
+            tracing::info!(path = %path.display(), "removed a leftover of an interrupted run");
+        })),
         ..BackupOptions::default()
     };
 
@@ -54,9 +57,6 @@ pub fn run(ctx: &Context) -> anyhow::Result<Exit> {
 
 /// Logs the outcome and prints the new backup's path.
 fn report(outcome: &BackupOutcome) -> anyhow::Result<Exit> {
-    for path in &outcome.leftovers_removed {
-        tracing::info!(path = %path.display(), "removed a leftover of an interrupted run");
-    }
     for warning in &outcome.warnings {
         tracing::warn!("{warning}");
     }

@@ -85,7 +85,8 @@ fn monitor(ctx: &Context) -> anyhow::Result<Exit> {
 fn maintenance(ctx: &Context) -> anyhow::Result<Exit> {
     let config = ctx.config();
     let lock = DirLock::exclusive(&config.backup.dir, "maintenance")?;
-    let removed = invguard_backup::clean_leftovers(&config.backup.dir, &config.backup.temp_dir)?;
+    let (dir, temp_dir) = (&config.backup.dir, &config.backup.temp_dir);
+    let removed = invguard_backup::clean_leftovers(dir, temp_dir, &config.database.name)?;
     drop(lock);
     for path in &removed {
         tracing::info!(path = %path.display(), "removed leftover of a killed run");

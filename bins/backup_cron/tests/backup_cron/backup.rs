@@ -166,3 +166,30 @@ fn backup_sigterm_exits_143_without_leftovers() {
         fixture.all_files().into_iter().filter(|name| name != ".invguard.lock").collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
+
+#[test]
+fn backup_removes_own_leftovers_first_and_keeps_other_names() {
+    let fixture = Fixture::new("");
+    fixture.create_database(20);
+    fs_err::create_dir_all(fixture.backup_dir()).unwrap();
+    let own = fixture.backup_dir().join("inventory-20200101T000000Z.db.zst.gpg.partial");
+    let other = fixture.backup_dir().join("other-20261204T000000Z.db.zst.gpg.partial");
+    let other_manifest = fixture.backup_dir().join("other-20261204T000000Z.manifest.json.tmp");
+    for path in [&own, &other, &other_manifest] {
+        fs_err::write(path, b"left by a killed run").unwrap();
+    }
+
+    let run = fixture.run(&["-v", "backup"]);
+
+    run.assert_code(0);
+    assert!(!own.exists(), "{run:?}");
+    assert!(other.exists() && other_manifest.exists(), "{run:?}");
+    let position = |message: &str| {
+        let found = run.stderr.lines().position(|line| line.contains(message));
+        found.unwrap_or_else(|| panic!("no line with {message:?}: {run:?}"))
+    };
+    let removed = position("removed a leftover of an interrupted run");
+    assert!(run.stderr.lines().nth(removed).unwrap().contains(own.to_str().unwrap()), "{run:?}");
+    assert_eq!(run.stderr.matches("removed a leftover").count(), 1, "{run:?}");
+    assert!(removed < position("took snapshot with the backup API"), "{run:?}");
+}
