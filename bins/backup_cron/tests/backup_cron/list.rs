@@ -190,3 +190,28 @@ fn list_works_while_backup_holds_lock() {
     assert!(run.stderr.contains(&note), "{run:?}");
     assert!(run.stderr.contains("the listing may change"), "{run:?}");
 }
+
+#[test]
+fn list_table_shows_unknown_key_for_incomplete_unencrypted_backup() {
+    let fixture = Fixture::with_encryption("[encryption]\nmode = \"none\"\n");
+    fixture.create_database(20);
+    fixture.run(&["backup"]).assert_code(0);
+    let backup = fixture
+        .backup_dir()
+        .join(fixture.all_files().into_iter().find(|name| name.ends_with(".db.zst")).unwrap());
+    let incomplete = fixture.backup_dir().join("inventory-20240101T000000Z.db.zst");
+    fs_err::copy(&backup, &incomplete).unwrap();
+
+    let run = fixture.run(&["list"]);
+
+    run.assert_code(0);
+    let row = |name: &str| {
+        let line = run.stdout.lines().find(|line| line.ends_with(name)).unwrap();
+        line.split_whitespace().collect::<Vec<_>>()
+    };
+    let incomplete_row = row("inventory-20240101T000000Z.db.zst");
+    assert_eq!(incomplete_row[incomplete_row.len() - 2], "-", "{run:?}");
+    assert!(incomplete_row.contains(&"INCOMPLETE"), "{run:?}");
+    let complete_row = row(backup.file_name().unwrap().to_str().unwrap());
+    assert_eq!(complete_row[complete_row.len() - 2], "none", "{run:?}");
+}
