@@ -68,13 +68,32 @@ pub fn classify(error: &anyhow::Error) -> Exit {
         if let Some(error) = cause.downcast_ref::<BackupError>() {
             match error {
                 BackupError::Locked { .. } => return Exit::Locked,
-                BackupError::Config(_) | BackupError::MissingKeys(_) => return Exit::Usage,
+                error if is_usage(error) => return Exit::Usage,
                 BackupError::Interrupted { .. } => return Exit::Sigterm,
                 _ => {}
             }
         }
     }
     Exit::Failure
+}
+
+/// Returns true for the errors that a command line or configuration asks for something that
+/// cannot be done: a file that is no backup, a restore target that exists or whose directory is
+/// missing, an unreadable time.
+fn is_usage(error: &BackupError) -> bool {
+    matches!(
+        error,
+        BackupError::Config(_)
+            | BackupError::MissingKeys(_)
+            | BackupError::BackupNotFound { .. }
+            | BackupError::NotABackup { .. }
+            | BackupError::InvalidTime { .. }
+            | BackupError::RestoreTargetExists { .. }
+            | BackupError::RestoreDirMissing { .. }
+            | BackupError::RestoreTargetNotFile { .. }
+            | BackupError::RestoreTargetIsLive { .. }
+            | BackupError::NotLiveDatabase { .. }
+    )
 }
 
 /// Maps a signal number to its exit code; SIGTERM for anything but SIGINT.
@@ -111,6 +130,14 @@ mod tests {
         let error =
             anyhow::anyhow!("stopped").context(Interrupted { signal: signal_hook::consts::SIGINT });
         assert_eq!(classify(&error), Exit::Sigint);
+    }
+
+    #[test]
+    fn classify_bad_restore_target_is_usage() {
+        let error = BackupError::RestoreTargetExists { path: "/srv/restored.db".into() };
+        assert_eq!(classify(&anyhow::Error::new(error).context("restore")), Exit::Usage);
+        let error = BackupError::NotABackup { path: "/app/data/inventory.db".into() };
+        assert_eq!(classify(&anyhow::Error::new(error)), Exit::Usage);
     }
 
     #[test]

@@ -409,6 +409,22 @@ pub enum BackupError {
         skipped: Vec<crate::restore::SkippedBackup>,
     },
 
+    /// `--before` names a time older than every backup.
+    #[error(
+        "no backup in {dir} was created before {}: the oldest backup was created at {}; give a \
+         later --before time, or --latest",
+        before.format("%Y-%m-%dT%H:%M:%SZ"),
+        oldest.format("%Y-%m-%dT%H:%M:%SZ")
+    )]
+    NoBackupBefore {
+        /// The backup directory.
+        dir: PathBuf,
+        /// The `--before` time.
+        before: chrono::DateTime<chrono::Utc>,
+        /// The creation time of the oldest backup.
+        oldest: chrono::DateTime<chrono::Utc>,
+    },
+
     /// A pipeline thread panicked.
     #[error("the {stage} stage of the backup pipeline panicked")]
     StagePanicked {

@@ -35,7 +35,7 @@ fn restore_latest_to_new_path() {
 }
 
 #[test]
-fn restore_over_existing_file_without_force_exits_1() {
+fn restore_over_existing_file_without_force_exits_2() {
     let fixture = Fixture::new("");
     fixture.create_database(20);
     fixture.backup();
@@ -43,7 +43,7 @@ fn restore_over_existing_file_without_force_exits_1() {
 
     let run = fixture.run(&["restore", "--latest", "--to", fixture.database().to_str().unwrap()]);
 
-    run.assert_code(1);
+    run.assert_code(2);
     assert!(run.stderr.contains("already exists"), "{run:?}");
     assert_eq!(fs_err::read(fixture.database()).unwrap(), before);
 }
@@ -131,6 +131,35 @@ fn restore_invalid_before_time_exits_2() {
 }
 
 #[test]
+fn restore_before_oldest_backup_says_none_was_created_before() {
+    let fixture = Fixture::new("");
+    fixture.create_database(10);
+    let backup = fixture.backup();
+    let name = backup.file_name().unwrap().to_str().unwrap();
+    let stamp = &name["inventory-".len().."inventory-".len() + 16];
+    let oldest = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").unwrap();
+    let target = fixture.path().join("restored.db");
+
+    let run = fixture.run(&[
+        "restore",
+        "--before",
+        "2020-01-01T00:00:00Z",
+        "--to",
+        target.to_str().unwrap(),
+    ]);
+
+    run.assert_code(1);
+    let expected = format!(
+        "error: no backup in {} was created before 2020-01-01T00:00:00Z: the oldest backup was \
+         created at {}; give a later --before time, or --latest\n",
+        fixture.backup_dir().display(),
+        oldest.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    assert_eq!(run.stderr, expected, "{run:?}");
+    assert!(!target.exists());
+}
+
+#[test]
 fn restore_without_backup_choice_exits_2() {
     let fixture = Fixture::new("");
 
@@ -200,7 +229,7 @@ fn restore_into_missing_directory_names_it() {
 
     let run = fixture.run(&["restore", "--latest", "--to", target.to_str().unwrap()]);
 
-    run.assert_code(1);
+    run.assert_code(2);
     let expected = format!(
         "error: the directory {} of restore target {} does not exist: create it first \
          (mkdir -p {}) or choose a target in an existing directory\n",

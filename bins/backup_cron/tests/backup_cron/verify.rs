@@ -56,6 +56,18 @@ fn verify_conflicting_levels_is_usage_error() {
 }
 
 #[test]
+fn verify_file_that_is_no_backup_is_usage_error() {
+    let fixture = Fixture::new("");
+    fixture.create_database(10);
+    fixture.backup();
+
+    let run = fixture.run(&["verify", fixture.database().to_str().unwrap()]);
+
+    run.assert_code(2);
+    assert!(run.stderr.contains("is not a backup file"), "{run:?}");
+}
+
+#[test]
 fn verify_empty_directory_fails() {
     let fixture = Fixture::new("");
     fs_err::create_dir_all(fixture.backup_dir()).unwrap();

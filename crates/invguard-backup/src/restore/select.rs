@@ -90,6 +90,11 @@ pub(crate) struct Candidates {
 /// Lists the backups of `database` in `dir` (and legacy backups) for `--latest` and
 /// `--before`. Backups that cannot be restored safely are returned as unusable: incomplete
 /// ones, those whose manifest records a failed verification, and unreadable manifests.
+///
+/// # Errors
+///
+/// [`BackupError::NoBackupBefore`] when backups exist but none was created before `before`,
+/// or an error reading the directory.
 pub(crate) fn candidates(
     dir: &Path,
     database: &str,
@@ -97,12 +102,14 @@ pub(crate) fn candidates(
 ) -> Result<Candidates, BackupError> {
     let mut usable = Vec::new();
     let mut unusable = Vec::new();
+    let mut oldest: Option<DateTime<Utc>> = None;
 
     for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let Some(source) = source_from_entry(&entry, database) else {
             continue;
         };
+        oldest = Some(oldest.map_or(source.created_utc, |time| time.min(source.created_utc)));
         if before.is_some_and(|before| source.created_utc >= before) {
             continue;
         }
@@ -112,6 +119,13 @@ pub(crate) fn candidates(
             Ok(Some(reason)) => unusable.push((source, reason)),
             Err(error) => unusable.push((source, error.to_string())),
         }
+    }
+
+    if let (Some(before), Some(oldest)) = (before, oldest)
+        && usable.is_empty()
+        && unusable.is_empty()
+    {
+        return Err(BackupError::NoBackupBefore { dir: dir.to_owned(), before, oldest });
     }
 
     usable.sort_by(newest_first);
