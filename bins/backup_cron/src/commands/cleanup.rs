@@ -23,8 +23,40 @@ pub fn run(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<Exit> {
     for manifest in &report.plan.orphan_manifests {
         tracing::warn!(manifest = %manifest, "manifest without backup file; delete it by hand if the backup is gone for good");
     }
+    if !report.dry_run {
+        log_deletions(&report);
+    }
     print(&render(&report, config.timezone));
     Ok(Exit::Success)
+}
+
+/// Logs each deleted backup with the reason, each removed leftover, and a summary with the
+/// policy, so that the log of a scheduled job tells what retention deleted.
+fn log_deletions(report: &CleanupReport) {
+    let plan = &report.plan;
+    let policy = plan.policy.describe_rules();
+    for decision in plan.retention.deleted() {
+        let name = &decision.candidate.name;
+        if !report.deleted.contains(name) {
+            continue;
+        }
+        let reason = match &decision.verdict {
+            Verdict::Delete(reason) => reason.to_string(),
+            Verdict::Keep(_) => continue,
+        };
+        tracing::info!(backup = %name, reason = %reason, "deleted backup");
+    }
+    for leftover in &report.leftovers_removed {
+        tracing::info!(path = %leftover, "removed a leftover of an interrupted run");
+    }
+    tracing::info!(
+        policy = %policy,
+        kept = plan.retention.kept().count() + plan.unreadable.len(),
+        deleted = report.deleted.len(),
+        leftovers = report.leftovers_removed.len(),
+        freed_bytes = report.freed_bytes,
+        "cleanup finished"
+    );
 }
 
 /// Renders one line per backup (action, local time, state, name, rules), the backups and files

@@ -47,6 +47,30 @@ fn cleanup_deletes_and_reports_freed_bytes() {
 }
 
 #[test]
+fn cleanup_logs_each_deleted_backup_and_the_policy() {
+    let fixture = Fixture::new(KEEP_ONE);
+    fixture.create_database(10);
+    let mut backups = Vec::new();
+    for _ in 0..3 {
+        backups.push(fixture.backup());
+    }
+
+    let run = fixture.run(&["cleanup"]);
+
+    run.assert_code(0);
+    let deleted: Vec<&str> =
+        run.stderr.lines().filter(|line| line.contains("deleted backup")).collect();
+    assert_eq!(deleted.len(), 2, "{run:?}");
+    for backup in &backups[..2] {
+        let name = backup.file_name().unwrap().to_str().unwrap();
+        let line = deleted.iter().find(|line| line.contains(name));
+        assert!(line.is_some_and(|line| line.contains("INFO")), "{name}: {run:?}");
+    }
+    let summary = run.stderr.lines().find(|line| line.contains("cleanup finished")).unwrap();
+    assert!(summary.contains("keep_last = 1") && summary.contains("deleted=2"), "{run:?}");
+}
+
+#[test]
 fn cleanup_policy_keeping_nothing_exits_2() {
     let fixture = Fixture::new("[retention]\nkeep_last = 0\n");
     fixture.create_database(10);
