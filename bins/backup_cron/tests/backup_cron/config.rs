@@ -60,3 +60,37 @@ fn help_documents_commands_and_exit_codes() {
     run.assert_code(0);
     insta::assert_snapshot!(run.stdout);
 }
+
+#[test]
+fn config_schedule_without_any_date_exits_2_like_schedule() {
+    let mut fixture = Fixture::new("");
+    fixture.env.push(("INVGUARD_JOBS__BACKUP__SCHEDULE".into(), "0 0 30 2 *".into()));
+
+    let config = fixture.run(&["config"]);
+    let schedule = fixture.run(&["schedule"]);
+
+    config.assert_code(2);
+    schedule.assert_code(2);
+    assert!(config.stderr.contains("no date matches"), "{config:?}");
+    assert_eq!(config.stderr, schedule.stderr);
+    assert!(config.stdout.is_empty(), "{config:?}");
+}
+
+#[test]
+fn config_passphrase_file_with_windows_line_ending_exits_2() {
+    let fixture = Fixture::new("");
+    fs_err::write(fixture.passphrase_file(), format!("{}\r\n", crate::fixture::PASSPHRASE))
+        .unwrap();
+
+    let run = fixture.run(&["config"]);
+
+    run.assert_code(2);
+    let expected = format!(
+        "error: encryption.passphrase_file {path} contains a carriage return (a Windows line \
+         ending): gpg keeps it as part of the passphrase, so the emergency restore with \
+         `gpg --passphrase-file` would not decrypt the backups; remove it with \
+         `sed -i 's/\\r$//' {path}`\n",
+        path = fixture.passphrase_file().display()
+    );
+    assert_eq!(run.stderr, expected, "{run:?}");
+}
