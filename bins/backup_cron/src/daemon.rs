@@ -9,8 +9,11 @@
 //! an edited or rejected configuration file never reaches a job before a successful reload.
 //!
 //! Invariants: one daemon runs per state directory ([`lock`]). At most one run per job is
-//! active at a time, and a run that falls due meanwhile is skipped and logged once. A scheduled time never runs twice, even when the clock steps
-//! back. The state file records each job's latest handled time, so a restart catches up the
+//! active at a time, and a run that falls due meanwhile is skipped and logged once. At most one
+//! run of the jobs that take the backup directory lock (backup, maintenance, full-check) is
+//! active at a time: such a job that falls due meanwhile waits for it, logged once, and then
+//! runs, so the daemon's own jobs never fail on each other's lock. The health job never waits.
+//! A scheduled time never runs twice, even when the clock steps back. The state file records each job's latest handled time, so a restart catches up the
 //! downtime with at most one run per job.
 
 mod child;
@@ -21,7 +24,7 @@ mod ping;
 pub mod state;
 mod worker;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -33,7 +36,7 @@ use invguard_config::{Config, LoadOptions, Loaded};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-pub use child::Invocation;
+pub use child::{Invocation, JOB_ENV};
 use due::{ClockMove, Decision};
 use jobs::ScheduledJob;
 use lock::DaemonLock;
@@ -69,6 +72,16 @@ struct JobSlot {
 struct Running {
     handle: RunHandle,
     skipped: u32,
+    takes_backup_lock: bool,
+}
+
+/// A run that is due and waits for another job's run that holds the backup directory lock.
+#[derive(Debug)]
+struct Waiting {
+    job: String,
+    slot: DateTime<Utc>,
+    /// Runs of the same job skipped because this one was still waiting.
+    skipped: u32,
 }
 
 /// The daemon.
@@ -82,6 +95,8 @@ pub struct Daemon {
     invocation: Invocation,
     jobs: Vec<JobSlot>,
     running: BTreeMap<String, Running>,
+    /// Due runs of backup directory jobs, in the order they fell due.
+    waiting: VecDeque<Waiting>,
     state: DaemonState,
     events: Receiver<Event>,
     sender: Sender<Event>,
@@ -163,6 +178,7 @@ impl Daemon {
             invocation,
             jobs,
             running: BTreeMap::new(),
+            waiting: VecDeque::new(),
             state,
             events,
             sender,
@@ -284,8 +300,64 @@ impl Daemon {
             running.skipped += 1;
             return;
         }
+        if let Some(waiting) = self.waiting.iter_mut().find(|waiting| waiting.job == name) {
+            if waiting.skipped == 0 {
+                tracing::warn!(
+                    job = %name,
+                    scheduled = %rfc3339(due_slot),
+                    "previous run still waiting, skipping this run (further skips are counted)"
+                );
+            }
+            waiting.skipped += 1;
+            return;
+        }
+        if self.jobs[index].job.takes_backup_lock
+            && let Some(holder) = self.backup_lock_holder()
+        {
+            tracing::info!(
+                job = %name,
+                scheduled = %rfc3339(due_slot),
+                waiting_for = %holder,
+                "job waits for the running job that uses the backup directory"
+            );
+            self.waiting.push_back(Waiting { job: name, slot: due_slot, skipped: 0 });
+            return;
+        }
+        self.spawn_run(index, due_slot, now);
+    }
 
+    /// Returns the name of the running job that takes the backup directory lock, if any.
+    fn backup_lock_holder(&self) -> Option<&str> {
+        self.running
+            .iter()
+            .find(|(_, running)| running.takes_backup_lock)
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Starts the waiting runs in turn, as long as no running job holds the backup directory
+    /// lock. A waiting job that a reload removed is dropped.
+    fn start_waiting(&mut self, now: DateTime<Utc>) {
+        while self.backup_lock_holder().is_none() {
+            let Some(waiting) = self.waiting.pop_front() else { return };
+            if waiting.skipped > 0 {
+                tracing::info!(
+                    job = %waiting.job,
+                    skipped = waiting.skipped,
+                    "runs skipped while the previous run was waiting"
+                );
+            }
+            let Some(index) = self.jobs.iter().position(|slot| slot.job.name == waiting.job) else {
+                continue;
+            };
+            self.spawn_run(index, waiting.slot, now);
+        }
+    }
+
+    /// Starts a run of the job at `index` for `due_slot` on a worker thread.
+    fn spawn_run(&mut self, index: usize, due_slot: DateTime<Utc>, now: DateTime<Utc>) {
         let job = self.jobs[index].job.clone();
+        let name = job.name.clone();
+        let takes_backup_lock = job.takes_backup_lock;
         let started = worker::start(
             job,
             due_slot,
@@ -298,7 +370,7 @@ impl Daemon {
                 let job_state = self.state.jobs.entry(name.clone()).or_default();
                 job_state.last_start_utc = Some(now);
                 self.save_state();
-                self.running.insert(name, Running { handle, skipped: 0 });
+                self.running.insert(name, Running { handle, skipped: 0, takes_backup_lock });
             }
             Err(error) => {
                 tracing::error!(job = %name, error = %error, "cannot start a worker thread")
@@ -341,6 +413,7 @@ impl Daemon {
             Some(u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX));
         job_state.last_message = report.outcome.message(max_runtime);
         self.save_state();
+        self.start_waiting(Utc::now());
     }
 
     /// Reloads the configuration; an invalid one is rejected and the current one stays.
@@ -411,6 +484,13 @@ impl Daemon {
             "shutting down: no new runs, waiting for running jobs"
         );
 
+        for waiting in std::mem::take(&mut self.waiting) {
+            tracing::info!(
+                job = %waiting.job,
+                scheduled = %rfc3339(waiting.slot),
+                "shutting down: waiting run not started"
+            );
+        }
         let deadline = Instant::now() + grace;
         self.wait_for_runs(deadline, true);
         if !self.running.is_empty() {

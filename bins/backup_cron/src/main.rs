@@ -15,7 +15,7 @@ mod signals;
 use std::process::ExitCode;
 
 use clap::Parser;
-use invguard_config::{Config, LoadOptions};
+use invguard_config::{Config, LoadOptions, LogConfig, LogFormat, LogLevel};
 
 use crate::cli::Cli;
 use crate::commands::Context;
@@ -28,8 +28,13 @@ fn main() -> ExitCode {
     let exit = match run(&cli) {
         Ok(exit) => exit,
         Err(error) => {
-            report(&error);
-            exit::classify(&error)
+            let exit = exit::classify(&error);
+            if cli.config_stdin {
+                log_step_error(&cli, &error, exit);
+            } else {
+                report(&error);
+            }
+            exit
         }
     };
     exit.into()
@@ -52,6 +57,26 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
 
     let ctx = Context::new(loaded);
     commands::run(&ctx, cli.command.as_ref())
+}
+
+/// Logs the error that ends a job step of the daemon. The step writes to the daemon's log, so
+/// its last line keeps the log's format and names the job. A locked backup directory is a
+/// warning: the daemon retries or skips the busy run.
+fn log_step_error(cli: &Cli, error: &anyhow::Error, exit: Exit) {
+    if !tracing::dispatcher::has_been_set() {
+        // The handed-over configuration was unreadable, so its log settings are unknown.
+        let defaults = LogConfig { level: LogLevel::Info, format: LogFormat::Text };
+        logging::init(LogSettings::new(&defaults, cli.verbose, cli.quiet, cli.log_format));
+    }
+
+    let job = std::env::var(daemon::JOB_ENV).ok();
+    let job = job.as_deref().map(tracing::field::display);
+    let error = format!("{error:#}");
+    if exit == Exit::Locked {
+        tracing::warn!(job, error = %error, "job step found the backup directory busy");
+    } else {
+        tracing::error!(job, error = %error, "job step failed");
+    }
 }
 
 /// Prints an error with its whole chain of causes on stderr.

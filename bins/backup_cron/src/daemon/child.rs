@@ -22,6 +22,10 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How often a waiting worker checks whether its child has exited.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Environment variable that names the job to its child processes, so that the error that
+/// ends a step is logged with the job's name. It holds no secret.
+pub const JOB_ENV: &str = "BACKUP_CRON_JOB";
+
 /// Program and global options of the daemon, passed on so that children read the handed-over
 /// configuration and log the same way.
 #[derive(Debug, Clone)]
@@ -43,17 +47,22 @@ pub enum ChildEnd {
     Cancelled,
 }
 
-/// Starts one step as a child process in its own process group, so that a terminal's
-/// Ctrl-C reaches only the daemon, which decides when to stop its children.
+/// Starts one step of `job` as a child process in its own process group, so that a
+/// terminal's Ctrl-C reaches only the daemon, which decides when to stop its children.
 ///
 /// `handoff` is the daemon's configuration in force, secrets included, from
 /// [`invguard_config::encode_handoff`]. The child reads it from its standard input, a pipe, so
 /// it never touches a file. It does not load the file and the environment, because they may
 /// have changed since the daemon loaded them and lack the secrets that [`secret_free_command`]
 /// removes.
-pub fn spawn(invocation: &Invocation, step: &Step, handoff: &[u8]) -> anyhow::Result<Child> {
+pub fn spawn(
+    invocation: &Invocation,
+    job: &str,
+    step: &Step,
+    handoff: &[u8],
+) -> anyhow::Result<Child> {
     let mut command = secret_free_command(&invocation.program);
-    command.args(&invocation.global_args).args(step.args);
+    command.args(&invocation.global_args).args(step.args).env(JOB_ENV, job);
     command.process_group(0).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::inherit());
 
     let mut child = command

@@ -57,6 +57,15 @@ pub struct ScheduledJob {
     pub config: JobConfig,
     /// The child processes of one run.
     pub steps: &'static [Step],
+    /// Whether a run takes the backup directory lock, so that the daemon runs it only while
+    /// no other such job of its own runs.
+    pub takes_backup_lock: bool,
+}
+
+/// Returns whether the job's steps take the exclusive backup directory lock: `backup`,
+/// `maintenance` and `full-check` do, `health` only reads.
+pub fn takes_backup_lock(name: &str) -> bool {
+    matches!(name, "backup" | "maintenance" | "full-check")
 }
 
 /// Builds the enabled jobs of `config`, in name order.
@@ -76,6 +85,7 @@ pub fn scheduled_jobs(config: &Config) -> anyhow::Result<Vec<ScheduledJob>> {
             schedule: schedule(config, name, job)?,
             config: job.clone(),
             steps,
+            takes_backup_lock: takes_backup_lock(name),
         });
     }
     Ok(jobs)
@@ -122,6 +132,15 @@ mod tests {
         let error = scheduled_jobs(&config).unwrap_err();
         assert!(error.is::<UsageError>(), "{error:#}");
         assert!(error.to_string().contains("[jobs.backup] schedule"), "{error:#}");
+    }
+
+    #[test]
+    fn scheduled_jobs_mark_lock_takers() {
+        let config = Config::for_tests(Path::new("/srv/db.sqlite"), Path::new("/srv/backups"));
+        let jobs = scheduled_jobs(&config).unwrap();
+        let takers: Vec<_> =
+            jobs.iter().filter(|job| job.takes_backup_lock).map(|job| job.name.as_str()).collect();
+        assert_eq!(takers, ["backup", "full-check", "maintenance"]);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum Outcome {
     Warning(String),
     /// A step failed on the last attempt; the message describes the failure.
     Failed(String),
+    /// A step found the backup directory locked by a process outside the daemon (exit 75) on
+    /// the last attempt, such as an operator's manual backup; the run is skipped, not failed.
+    Busy(String),
     /// A step ran past `max_runtime` on the last attempt and was stopped.
     TimedOut,
     /// The daemon shut down and stopped the run.
@@ -38,6 +41,7 @@ impl Outcome {
             Outcome::Success => "success",
             Outcome::Warning(_) => "warning",
             Outcome::Failed(_) => "failed",
+            Outcome::Busy(_) => "skipped",
             Outcome::TimedOut => "timed-out",
             Outcome::Cancelled => "cancelled",
         }
@@ -47,7 +51,9 @@ impl Outcome {
     pub fn message(&self, max_runtime: Duration) -> Option<String> {
         match self {
             Outcome::Success => None,
-            Outcome::Failed(message) | Outcome::Warning(message) => Some(message.clone()),
+            Outcome::Failed(message) | Outcome::Warning(message) | Outcome::Busy(message) => {
+                Some(message.clone())
+            }
             Outcome::TimedOut => {
                 Some(format!("stopped after max_runtime {}", humantime_seconds(max_runtime)))
             }
@@ -144,14 +150,7 @@ fn run(
         }
 
         let backoff = job.config.retry_backoff.saturating_mul(1 << (attempts - 1).min(16));
-        tracing::warn!(
-            job = %job.name,
-            attempt = attempts,
-            retries_left,
-            backoff_s = backoff.as_secs(),
-            error = outcome.message(job.config.max_runtime).unwrap_or_default(),
-            "job attempt failed, retrying"
-        );
+        log_retry(job, &outcome, attempts, retries_left, backoff);
         match cancelled.recv_timeout(backoff) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => break Outcome::Cancelled,
@@ -192,7 +191,7 @@ fn run_steps(
     let mut warning = None;
     for step in job.steps {
         let command = step.args.join(" ");
-        let mut process = match child::spawn(invocation, step, handoff) {
+        let mut process = match child::spawn(invocation, &job.name, step, handoff) {
             Ok(process) => process,
             Err(error) => return Outcome::Failed(format!("{error:#}")),
         };
@@ -209,6 +208,12 @@ fn run_steps(
             {
                 warning = Some(format!("`backup_cron {command}` finished with warnings"));
             }
+            ChildEnd::Exited(status) if status.code() == Some(Exit::Locked as i32) => {
+                return Outcome::Busy(format!(
+                    "`backup_cron {command}` found the backup directory locked by another \
+                     process (exit 75)"
+                ));
+            }
             ChildEnd::Exited(status) => {
                 return Outcome::Failed(format!("`backup_cron {command}` ended with {status}"));
             }
@@ -217,6 +222,28 @@ fn run_steps(
         }
     }
     warning.map_or(Outcome::Success, Outcome::Warning)
+}
+
+/// Logs an attempt that is retried after `backoff`: a failure, or a busy backup directory.
+fn log_retry(
+    job: &ScheduledJob,
+    outcome: &Outcome,
+    attempt: u32,
+    retries_left: u32,
+    backoff: Duration,
+) {
+    let error = outcome.message(job.config.max_runtime).unwrap_or_default();
+    let backoff_s = backoff.as_secs();
+    match outcome {
+        Outcome::Busy(_) => tracing::warn!(
+            job = %job.name, attempt, retries_left, backoff_s, error,
+            "backup directory busy, retrying"
+        ),
+        _ => tracing::warn!(
+            job = %job.name, attempt, retries_left, backoff_s, error,
+            "job attempt failed, retrying"
+        ),
+    }
 }
 
 fn log_end(report: &RunReport, max_runtime: Duration) {
@@ -247,9 +274,10 @@ fn log_end(report: &RunReport, max_runtime: Duration) {
             )
         };
     }
-    // A warning is a run that did its work; only a failed, stopped or cancelled run is an error.
+    // A warning is a run that did its work, and a busy run is skipped because another process
+    // works on the backups; only a failed, stopped or cancelled run is an error.
     match report.outcome {
-        Outcome::Warning(_) => finished!(warn),
+        Outcome::Warning(_) | Outcome::Busy(_) => finished!(warn),
         _ => finished!(error),
     }
 }

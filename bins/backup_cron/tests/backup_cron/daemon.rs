@@ -626,3 +626,194 @@ fn run_ping_redirect_to_other_host_not_followed() {
     assert!(!log.contains(PING_PATH), "the ping URL is in the log");
     assert!(!log.contains("localhost"), "the redirect target is in the log");
 }
+
+/// Backup and maintenance every two seconds, both at the same instants, with the health job
+/// against `api_url` at the same times; no retries, so a collision would be a failure.
+fn backup_and_maintenance(dir: &TestDir, api_url: &str) {
+    let jobs = "[jobs.backup]\nschedule = \"*/2 * * * * *\"\nretries = 0\n\
+                [jobs.maintenance]\nschedule = \"*/2 * * * * *\"\nretries = 0\n\
+                [jobs.full-check]\nenabled = false\n\
+                [jobs.health]\nschedule = \"*/2 * * * * *\"\nretries = 0\n\
+                [monitor]\ndisk_space_gb = 0\ndisk_usage_percentage = 100\n";
+    dir.write_config(api_url, jobs);
+}
+
+#[test]
+fn run_backup_directory_jobs_wait_for_each_other() {
+    let server = Server::start(Behaviour::Healthy);
+    let dir = TestDir::new();
+    dir.create_database(200, 1024);
+    backup_and_maintenance(&dir, &server.url);
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    daemon.wait_for_message("job finished", &[("job", "maintenance")], 3);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0, "log:\n{}", daemon.log_text());
+    let log = daemon.log_text();
+
+    // Neither job failed on the other's lock.
+    let finished = daemon.messages("job finished");
+    for event in finished.iter().filter(|event| field(event, "job") != "health") {
+        assert_eq!(field(event, "result"), "success", "{event}\nlog:\n{log}");
+    }
+    assert!(daemon.messages("job step found the backup directory busy").is_empty(), "{log}");
+
+    // Each waiting run is logged once, and it starts only after the run it waited for ended.
+    let waits = daemon.messages("job waits for the running job that uses the backup directory");
+    assert!(!waits.is_empty(), "no job waited; log:\n{log}");
+    let mut slots: Vec<(String, String)> =
+        waits.iter().map(|event| (field(event, "job"), field(event, "scheduled"))).collect();
+    let count = slots.len();
+    slots.sort();
+    slots.dedup();
+    assert_eq!(slots.len(), count, "a wait was logged twice: {waits:?}");
+    for event in &waits {
+        assert_ne!(field(event, "job"), "health", "the health job waited: {event}");
+        let (job, holder) = (field(event, "job"), field(event, "waiting_for"));
+        let slot = field(event, "scheduled");
+        let started = daemon.messages("job started");
+        let Some(start) = started
+            .iter()
+            .find(|e| field(e, "job") == job && field(e, "scheduled") == slot)
+            .map(|e| time(e, "timestamp"))
+        else {
+            continue; // Still waiting at shutdown.
+        };
+        let holder_end = finished
+            .iter()
+            .filter(|e| field(e, "job") == holder)
+            .map(|e| time(e, "timestamp"))
+            .filter(|end| *end <= start)
+            .count();
+        assert!(holder_end > 0, "{job} started before {holder} ended; log:\n{log}");
+    }
+    assert!(manifests_in(&dir.backup_dir()) > 0, "{:?}", dir.backup_files());
+}
+
+/// Holds the backup directory lock as an operator's manual backup would.
+fn hold_backup_lock(dir: &TestDir) -> fs_err::File {
+    let mut file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(dir.backup_dir().join(".invguard.lock"))
+        .unwrap();
+    file.file().lock().unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        format!("pid={} operation=backup\n", std::process::id()).as_bytes(),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn run_backup_busy_outside_daemon_is_skipped_then_retried() {
+    let dir = TestDir::new();
+    dir.create_database(20, 100);
+    let jobs = "[jobs.backup]\nschedule = \"*/2 * * * * *\"\nretries = 1\nretry_backoff = \"1s\"\n\
+                [jobs.maintenance]\nenabled = false\n\
+                [jobs.full-check]\nenabled = false\n\
+                [jobs.health]\nenabled = false\n";
+    dir.write_config("http://127.0.0.1:9/api", jobs);
+    let lock = hold_backup_lock(&dir);
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    let skipped = daemon.wait_for_message("job finished", &[("job", "backup")], 1);
+    let log = daemon.log_text();
+    assert_eq!(field(&skipped[0], "result"), "skipped", "log:\n{log}");
+    assert_eq!(skipped[0]["level"], "WARN", "{}", skipped[0]);
+    assert_eq!(field(&skipped[0], "attempts"), "2", "{}", skipped[0]);
+    assert!(field(&skipped[0], "error").contains("exit 75"), "{}", skipped[0]);
+    let retries = daemon.messages("backup directory busy, retrying");
+    assert_eq!(field(&retries[0], "backoff_s"), "1", "{log}");
+    let busy = daemon.messages("job step found the backup directory busy");
+    assert!(!busy.is_empty(), "log:\n{log}");
+    let expected = format!("another backup is running (pid {})", std::process::id());
+    assert!(field(&busy[0], "error").contains(&expected), "{}", busy[0]);
+    assert_eq!(field(&busy[0], "job"), "backup", "{}", busy[0]);
+
+    // Once the other process lets go, the next run backs up.
+    drop(lock);
+    daemon.wait_for_message("job finished", &[("job", "backup"), ("result", "success")], 1);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+    assert!(manifests_in(&dir.backup_dir()) > 0, "{:?}", dir.backup_files());
+    let errors: Vec<_> = daemon.events().into_iter().filter(|e| e["level"] == "ERROR").collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// Only the backup job, every two seconds, with no database to back up, so each run fails.
+fn failing_backup(dir: &TestDir) {
+    let jobs = "[jobs.backup]\nschedule = \"*/2 * * * * *\"\nretries = 0\n\
+                [jobs.maintenance]\nenabled = false\n\
+                [jobs.full-check]\nenabled = false\n\
+                [jobs.health]\nenabled = false\n";
+    dir.write_config("http://127.0.0.1:9/api", jobs);
+}
+
+#[test]
+fn run_step_error_logged_as_json_with_job_name() {
+    let dir = TestDir::new();
+    failing_backup(&dir);
+
+    let mut daemon = dir.start_daemon("daemon.log");
+    daemon.wait_for_message("job finished", &[("job", "backup")], 1);
+    daemon.signal(Signal::TERM);
+    assert_eq!(daemon.wait_exit(), 0);
+
+    let log = daemon.log_text();
+    for line in log.lines() {
+        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "not JSON: {line}");
+    }
+    let failed = daemon.messages("job step failed");
+    assert!(!failed.is_empty(), "log:\n{log}");
+    assert_eq!(failed[0]["level"], "ERROR", "{}", failed[0]);
+    assert_eq!(field(&failed[0], "job"), "backup", "{}", failed[0]);
+    assert!(field(&failed[0], "error").contains("inventory.db"), "{}", failed[0]);
+    assert!(failed[0]["timestamp"].is_string(), "{}", failed[0]);
+}
+
+#[test]
+fn run_step_error_logged_as_text_with_job_name() {
+    let dir = TestDir::new();
+    failing_backup(&dir);
+    let log_path = dir.path().join("daemon.log");
+    let log = fs_err::File::create(&log_path).unwrap();
+    let mut child = dir
+        .command()
+        .args(["--log-format", "text", "run"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(log.into_parts().0))
+        .spawn()
+        .unwrap();
+
+    let start = std::time::Instant::now();
+    let text = loop {
+        let text = fs_err::read_to_string(&log_path).unwrap();
+        if text.lines().any(|line| line.contains("job finished")) {
+            break text;
+        }
+        if start.elapsed() > crate::support::WAIT_LIMIT {
+            let _ = child.kill();
+            panic!("no run finished; log:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, Signal::TERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    // Every line starts with a timestamp and a level, the step's error included.
+    for line in text.lines() {
+        let time = line.split_whitespace().next().unwrap_or_default();
+        assert!(time.parse::<DateTime<Utc>>().is_ok(), "no timestamp: {line}");
+        assert!(!line.starts_with("error:"), "raw error line: {line}");
+    }
+    let failed = text.lines().find(|line| line.contains("job step failed"));
+    let failed = failed.unwrap_or_else(|| panic!("no step error; log:\n{text}"));
+    assert!(failed.contains(" ERROR "), "{failed}");
+    assert!(failed.contains("job=backup"), "{failed}");
+}
