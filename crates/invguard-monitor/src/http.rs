@@ -228,15 +228,19 @@ fn retry_after(response: &http::Response<ureq::Body>) -> Option<Duration> {
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
-/// Resolves a `Location` value against the URL that returned it.
-fn resolve_redirect(base: &Uri, location: &str) -> Result<Uri, HttpFailure> {
-    let invalid = || HttpFailure::Redirect("redirect with an invalid Location header".into());
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.parse().map_err(|_| invalid());
+/// Resolves a redirect's `Location` value against the URL that returned it: an absolute URL, a
+/// scheme-relative `//host/path`, an absolute path, or a path relative to the base's directory.
+/// Returns `None` for a value that does not form a valid URL.
+pub fn resolve_location(base: &Uri, location: &str) -> Option<Uri> {
+    if location.contains("://") {
+        return location.parse().ok();
+    }
+    let scheme = base.scheme_str()?;
+    if let Some(rest) = location.strip_prefix("//") {
+        return format!("{scheme}://{rest}").parse().ok();
     }
 
-    let scheme = base.scheme_str().unwrap_or("http");
-    let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
+    let authority = base.authority()?.as_str();
     let path = if location.starts_with('/') {
         location.to_owned()
     } else {
@@ -244,14 +248,23 @@ fn resolve_redirect(base: &Uri, location: &str) -> Result<Uri, HttpFailure> {
         let directory = &base_path[..=base_path.rfind('/').unwrap_or(0)];
         format!("{directory}{location}")
     };
-    format!("{scheme}://{authority}{path}").parse().map_err(|_| invalid())
+    format!("{scheme}://{authority}{path}").parse().ok()
+}
+
+/// Returns true when both URLs have the same scheme, host and port, the only redirects the
+/// product follows.
+pub fn same_origin(origin: &Uri, target: &Uri) -> bool {
+    (origin.scheme(), origin.host(), origin.port_u16())
+        == (target.scheme(), target.host(), target.port_u16())
+}
+
+fn resolve_redirect(base: &Uri, location: &str) -> Result<Uri, HttpFailure> {
+    resolve_location(base, location)
+        .ok_or_else(|| HttpFailure::Redirect("redirect with an invalid Location header".into()))
 }
 
 fn check_same_origin(origin: &Uri, target: &Uri) -> Result<(), HttpFailure> {
-    let same = origin.scheme_str() == target.scheme_str()
-        && origin.host() == target.host()
-        && origin.port_u16() == target.port_u16();
-    if same {
+    if same_origin(origin, target) {
         return Ok(());
     }
     let host = target.host().unwrap_or("?");
@@ -308,6 +321,17 @@ mod tests {
     fn join_url_puts_one_slash() {
         assert_eq!(join_url("http://h/api/", "/health"), "http://h/api/health");
         assert_eq!(join_url("http://h/api", "items"), "http://h/api/items");
+    }
+
+    #[test]
+    fn resolve_location_handles_every_form() {
+        let base: Uri = "http://127.0.0.1:9/ping/abc/fail".parse().unwrap();
+        let resolved = |location| resolve_location(&base, location).unwrap().to_string();
+
+        assert_eq!(resolved("/v2/ping"), "http://127.0.0.1:9/v2/ping");
+        assert_eq!(resolved("done"), "http://127.0.0.1:9/ping/abc/done");
+        assert_eq!(resolved("//localhost:9/ping"), "http://localhost:9/ping");
+        assert_eq!(resolved("https://127.0.0.1/x"), "https://127.0.0.1/x");
     }
 
     #[test]

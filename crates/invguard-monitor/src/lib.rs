@@ -48,6 +48,7 @@ pub use alerts::{
 };
 pub use catalog::{BackupCatalog, BackupSummary, DirectoryCatalog, Verification};
 pub use error::MonitorError;
+pub use http::{resolve_location, same_origin};
 pub use monitor::{CycleReport, Monitor, SentNotice, run_cycle};
 pub use notify::{Delivery, DeliveryPolicy, Notice, NoticeKind, WEBHOOK_FORMAT_VERSION};
 pub use report::Report;

@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use invguard_config::Secret;
+use invguard_monitor::{resolve_location, same_origin};
 use ureq::http::{Uri, header};
 
 /// Time limit of one ping, connection and redirects included.
@@ -94,10 +95,9 @@ fn post(target: &str, body: &str) -> Result<(), String> {
         }
         let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
         let location = location.ok_or_else(|| format!("HTTP status {status} without Location"))?;
-        let next = resolve(&uri, location).ok_or_else(|| "invalid redirect Location".to_owned())?;
-        if (next.scheme(), next.host(), next.port_u16())
-            != (origin.scheme(), origin.host(), origin.port_u16())
-        {
+        let next = resolve_location(&uri, location)
+            .ok_or_else(|| "invalid redirect Location".to_owned())?;
+        if !same_origin(&origin, &next) {
             return Err(OTHER_HOST.to_owned());
         }
         if matches!(status, 301..=303) {
@@ -106,28 +106,6 @@ fn post(target: &str, body: &str) -> Result<(), String> {
         uri = next;
     }
     Err(format!("more than {MAX_REDIRECTS} redirects"))
-}
-
-/// Resolves a `Location` value against the URL that returned it: an absolute URL, a
-/// scheme-relative `//host/path`, an absolute path, or a path relative to the base's directory.
-fn resolve(base: &Uri, location: &str) -> Option<Uri> {
-    if location.contains("://") {
-        return location.parse().ok();
-    }
-    let scheme = base.scheme_str()?;
-    if let Some(rest) = location.strip_prefix("//") {
-        return format!("{scheme}://{rest}").parse().ok();
-    }
-
-    let authority = base.authority()?.as_str();
-    let path = if location.starts_with('/') {
-        location.to_owned()
-    } else {
-        let base_path = base.path();
-        let directory = &base_path[..=base_path.rfind('/').unwrap_or(0)];
-        format!("{directory}{location}")
-    };
-    format!("{scheme}://{authority}{path}").parse().ok()
 }
 
 /// Describes a ureq error without its text, which may contain the URL.
@@ -306,17 +284,6 @@ mod tests {
         let (base, _seen) = serve(vec![response.to_owned()]);
 
         assert_eq!(post(&format!("{base}/ping/abc"), ""), Err("HTTP status 404".to_owned()));
-    }
-
-    #[test]
-    fn resolve_handles_relative_locations() {
-        let base: Uri = "http://127.0.0.1:9/ping/abc/fail".parse().unwrap();
-        let resolved = |location| resolve(&base, location).unwrap().to_string();
-
-        assert_eq!(resolved("/v2/ping"), "http://127.0.0.1:9/v2/ping");
-        assert_eq!(resolved("done"), "http://127.0.0.1:9/ping/abc/done");
-        assert_eq!(resolved("//localhost:9/ping"), "http://localhost:9/ping");
-        assert_eq!(resolved("https://127.0.0.1/x"), "https://127.0.0.1/x");
     }
 
     #[test]
