@@ -77,9 +77,9 @@ pub fn classify(error: &anyhow::Error) -> Exit {
     Exit::Failure
 }
 
-/// Returns true for the errors that a command line or configuration asks for something that
-/// cannot be done: a file that is no backup, a restore target that exists or whose directory is
-/// missing, an unreadable time.
+/// Returns true for usage errors, where the command line requests something that cannot be
+/// done: a file that is not a backup, a restore target that exists or whose directory is
+/// missing, an invalid time.
 fn is_usage(error: &BackupError) -> bool {
     matches!(
         error,

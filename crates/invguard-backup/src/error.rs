@@ -467,7 +467,7 @@ impl BackupError {
             CryptoError::WrongPassphraseOrCorrupt { .. } => {
                 Self::WrongPassphraseOrCorrupt { path, crypto: source }
             }
-            // The detail says what failed, so neither the crypto error, whose message repeats
+            // The detail names what failed, so neither the crypto error, whose message repeats
             // it, nor rPGP's error, which repeats itself, joins the chain. rPGP's error goes to
             // the debug log.
             CryptoError::Corrupt { detail, source } => {

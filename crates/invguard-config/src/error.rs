@@ -137,7 +137,7 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
-    /// A passphrase file holds a carriage return. The loader would strip a trailing `\r\n`, but
+    /// A passphrase file contains a carriage return. The loader would strip a trailing `\r\n`, but
     /// `gpg --passphrase-file` keeps the `\r`, so the emergency restore would use another
     /// passphrase than the one the backups were encrypted with.
     #[error(
@@ -151,7 +151,7 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
-    /// A passphrase given as a value holds a carriage return, which gpg would keep as part of the
+    /// A passphrase given as a value contains a carriage return, which gpg would keep as part of the
     /// passphrase.
     #[error(
         "{key} contains a carriage return: gpg keeps it as part of the passphrase, so the \

@@ -2,7 +2,7 @@
 //! pipe.
 //!
 //! The scheduler daemon runs each job as a child process of its own binary. The child must use
-//! the configuration the daemon has in force, not what the file says at that moment (it may have
+//! the configuration the daemon has in force, not what the file contains at that moment (it may have
 //! been edited, or rejected on reload), and it needs the secrets that exist only in the daemon's
 //! environment, which [`secret_free_command`](crate::secret_free_command) keeps out of the
 //! child's environment. [`encode_handoff`] turns a [`Loaded`] into a JSON document for the

@@ -63,7 +63,7 @@ pub fn read_secret_file(key: &str, path: &Path) -> Result<Secret, ConfigError> {
     Ok(Secret(text))
 }
 
-/// Refuses a passphrase file that holds a carriage return anywhere.
+/// Rejects a passphrase file that contains a carriage return anywhere.
 ///
 /// [`read_secret_file`] strips a trailing `\r\n`, but `gpg --passphrase-file` and
 /// `gpg --passphrase-fd` keep the `\r`, so a backup encrypted with the stripped passphrase would

@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<Exit> {
 }
 
 /// Logs each deleted backup with the reason, each removed leftover, and a summary with the
-/// policy, so that the log of a scheduled job tells what retention deleted.
+/// policy, so that the log of a scheduled job shows what retention deleted.
 fn log_deletions(report: &CleanupReport) {
     let plan = &report.plan;
     let policy = plan.policy.describe_rules();

@@ -105,7 +105,7 @@ fn row(entry: &BackupEntry, timezone: Tz) -> Vec<String> {
 
 /// Describes what decrypts a backup: `passphrase`, `key 0x0123ABCD…` (the start of the
 /// recipient's fingerprint), `passphrase + 2 keys`, `none`, or `legacy (passphrase)`; `-` when
-/// no manifest tells it (an incomplete backup or an unreadable manifest).
+/// no readable manifest records it (an incomplete backup or an unreadable manifest).
 fn keys_needed(entry: &BackupEntry) -> String {
     if entry.legacy {
         return "legacy (passphrase)".to_string();

@@ -23,7 +23,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Environment variable that names the job to its child processes, so that the error that
-/// ends a step is logged with the job's name. It holds no secret.
+/// ends a step is logged with the job's name. It contains no secret.
 pub const JOB_ENV: &str = "BACKUP_CRON_JOB";
 
 /// Program and global options of the daemon, passed on so that children read the handed-over

@@ -183,7 +183,8 @@ fn backup_removes_own_leftovers_first_and_keeps_other_names() {
 
     run.assert_code(0);
     assert!(!own.exists(), "{run:?}");
-    assert!(other.exists() && other_manifest.exists(), "{run:?}");
+    assert!(other.exists(), "{run:?}");
+    assert!(other_manifest.exists(), "{run:?}");
     let position = |message: &str| {
         let found = run.stderr.lines().position(|line| line.contains(message));
         found.unwrap_or_else(|| panic!("no line with {message:?}: {run:?}"))

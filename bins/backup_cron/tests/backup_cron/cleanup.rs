@@ -67,7 +67,8 @@ fn cleanup_logs_each_deleted_backup_and_the_policy() {
         assert!(line.is_some_and(|line| line.contains("INFO")), "{name}: {run:?}");
     }
     let summary = run.stderr.lines().find(|line| line.contains("cleanup finished")).unwrap();
-    assert!(summary.contains("keep_last = 1") && summary.contains("deleted=2"), "{run:?}");
+    assert!(summary.contains("keep_last = 1"), "{run:?}");
+    assert!(summary.contains("deleted=2"), "{run:?}");
 }
 
 #[test]

@@ -73,7 +73,7 @@ fn cycle_without_notifier_warns_and_fires_once_one_is_added() {
     assert!(last.contains("alert has no notifier configured"), "{last}");
     assert!(last.contains("WARN"), "{last}");
 
-    // A webhook is added: the next failing run tells it, and the recovery resolves it.
+    // A webhook is added: the next failing run notifies it, and the recovery resolves it.
     let receiver = Receiver::start();
     let config = setup.dir.path().join("invguard.toml");
     let hook = receiver.url("/hook/secret-path");

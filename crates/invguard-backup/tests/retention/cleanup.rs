@@ -207,7 +207,7 @@ fn cleanup_never_counts_corrupt_manifest_as_good() {
     backups.config.retention.min_keep = 2;
     let names: Vec<String> = (0..4).map(|n| backups.add_backup(day(n), PASSED, 100)).collect();
     // The newest backup's manifest is damaged: it must neither be deleted nor count as one of
-    // the two verified backups min_keep asks for.
+    // the two verified backups min_keep requires.
     fs_err::write(backups.dir.join(manifest_name(&names[3])), b"{\"format_version\": 1,").unwrap();
 
     let report = cleanup(&backups.config, false).unwrap();

@@ -209,7 +209,7 @@ fn cycle_without_notifier_keeps_firing_due_for_later_notifier() {
     let webhook = std::mem::take(&mut fixture.config.monitor.notifiers);
     break_health(&backend);
 
-    // First run: the alert fires with no notifier configured, so nobody hears of it.
+    // First run: the alert fires with no notifier configured, so no notice is delivered.
     {
         let mut store = AlertStore::open(&fixture.config.state.dir).unwrap();
         let mut monitor = fixture.monitor();
