@@ -2,7 +2,7 @@
 //!
 //! Writing: read the snapshot and hash it → zstd (with its own worker threads) → OpenPGP
 //! encryption, hash and write of the backup file. Reading: read and hash the backup file →
-//! OpenPGP decryption → zstd decompression → hash and write of a plaintext file. Each stage
+//! OpenPGP decryption → zstd decompression → hash → write of a plaintext file. Each stage
 //! runs in its own thread, joined by bounded channels of 256 KiB chunks, so the slowest stage
 //! sets the pace and memory stays bounded whatever the database size.
 //!
@@ -197,7 +197,7 @@ pub(crate) fn decode(
 
     let (read_sender, ciphertext_reader) = chunk_channel(context.cancel);
     let read_gone = read_sender.downstream_gone();
-    let (read, decrypt, decompress, write) = std::thread::scope(|scope| {
+    let (read, decrypt, decompress, hash, write) = std::thread::scope(|scope| {
         let read = spawn(scope, "read", move || {
             read_stage(backup, read_sender, total, true, context, Phase::Verify)
         });
@@ -220,21 +220,27 @@ pub(crate) fn decode(
         } else {
             (None, decrypted)
         };
-        let write = write_plaintext(plaintext, file.as_file_mut(), &file_path);
+        // Hashing has its own thread: on the writing thread it would add its time to the
+        // write's, and together they would be the slowest stage.
+        let (hash_sender, hashed) = chunk_channel(context.cancel);
+        let hash_gone = hash_sender.downstream_gone();
+        let hash = spawn(scope, "hash", move || hash_stage(plaintext, hash_sender));
+        let write = write_plaintext(hashed, file.as_file_mut(), &file_path);
         let decrypt = decrypt.map(|(handle, gone)| (join(handle, "decrypt"), gone));
         let decompress = decompress.map(|(handle, gone)| (join(handle, "decompress"), gone));
-        (join(read, "read"), decrypt, decompress, write)
+        (join(read, "read"), decrypt, decompress, (join(hash, "hash"), hash_gone), write)
     });
 
     let (read, read_error) = split(read);
     let (decrypt, decrypt_gone) = decrypt.unwrap_or_else(|| (Ok(()), Default::default()));
     let (decompress, decompress_gone) = decompress.unwrap_or_else(|| (Ok(()), Default::default()));
-    let (plaintext, write_error) = split(write);
+    let (plaintext, hash_error) = split(hash.0);
     let stages = [
         (read_error, &*read_gone),
         (decrypt.err(), &*decrypt_gone),
         (decompress.err(), &*decompress_gone),
-        (write_error, &LAST),
+        (hash_error, &*hash.1),
+        (write.err(), &LAST),
     ];
     let ciphertext = read.map(|read| read.digest);
     match (ciphertext, plaintext, explaining_error(stages, context)) {
@@ -374,7 +380,7 @@ fn decompress_stage(
     output: ChunkSender,
     backup: &Path,
 ) -> Result<(), BackupError> {
-    let mut decoder = zstd::Decoder::new(input).map_err(BackupError::Io)?;
+    let mut decoder = zstd::Decoder::with_buffer(input).map_err(BackupError::Io)?;
     loop {
         let chunk = read_chunk(&mut decoder).map_err(|error| zstd_error(error, backup))?;
         if chunk.is_empty() {
@@ -397,22 +403,31 @@ fn zstd_error(error: io::Error, backup: &Path) -> BackupError {
     }
 }
 
-/// Writes the plaintext chunks to `output`, hashing them.
-fn write_plaintext(
-    mut input: ChunkReader,
-    output: &mut std::fs::File,
-    path: &Path,
-) -> Result<Digest, BackupError> {
+/// Hashes the plaintext chunks and passes them on.
+fn hash_stage(mut input: ChunkReader, output: ChunkSender) -> Result<Digest, BackupError> {
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     while let Some(chunk) = input.next_chunk().map_err(BackupError::Io)? {
         hasher.update(&chunk);
         size += chunk.len() as u64;
+        output.send(chunk).map_err(BackupError::Io)?;
+    }
+    output.finish().map_err(BackupError::Io)?;
+    Ok(Digest { sha256: hex::encode(hasher.finalize()), size })
+}
+
+/// Writes the plaintext chunks to `output`.
+fn write_plaintext(
+    mut input: ChunkReader,
+    output: &mut std::fs::File,
+    path: &Path,
+) -> Result<(), BackupError> {
+    while let Some(chunk) = input.next_chunk().map_err(BackupError::Io)? {
         output.write_all(&chunk).map_err(|source| BackupError::io_at(path, source))?;
     }
     // No fsync: verification reads the file back at once, and a restore syncs before it
     // renames the file into place.
-    Ok(Digest { sha256: hex::encode(hasher.finalize()), size })
+    Ok(())
 }
 
 /// A `Write` that hashes and counts everything written through it.

@@ -126,7 +126,17 @@ where
     while message.is_compressed() {
         message = message.decompress().map_err(data_error)?;
     }
-    io::copy(&mut message, output).map_err(|error| data_error(error.into()))?;
+    // Written straight from the message's own buffer: `io::copy` would add a copy through a
+    // small stack buffer.
+    loop {
+        let plaintext = message.fill_buf().map_err(|error| data_error(error.into()))?;
+        if plaintext.is_empty() {
+            break;
+        }
+        let count = plaintext.len();
+        output.write_all(plaintext).map_err(|error| data_error(error.into()))?;
+        message.consume(count);
+    }
     output.flush().map_err(CryptoError::Io)
 }
 

@@ -6,7 +6,7 @@
 //! [`CANCEL_TICK`], so cancellation reaches it even while its neighbour is busy.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -215,20 +215,32 @@ impl ChunkReader {
 
 impl Read for ChunkReader {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let count = available.len().min(buffer.len());
+        buffer[..count].copy_from_slice(&available[..count]);
+        self.consume(count);
+        Ok(count)
+    }
+}
+
+/// Lends the received chunk itself, so a reader such as the zstd decoder needs no buffer and
+/// no copy of its own.
+impl BufRead for ChunkReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.offset == self.chunk.len() {
             match self.next_chunk()? {
                 Some(chunk) => {
                     self.chunk = chunk;
                     self.offset = 0;
                 }
-                None => return Ok(0),
+                None => return Ok(&[]),
             }
         }
-        let available = &self.chunk[self.offset..];
-        let count = available.len().min(buffer.len());
-        buffer[..count].copy_from_slice(&available[..count]);
-        self.offset += count;
-        Ok(count)
+        Ok(&self.chunk[self.offset..])
+    }
+
+    fn consume(&mut self, count: usize) {
+        self.offset = (self.offset + count).min(self.chunk.len());
     }
 }
 
@@ -256,6 +268,22 @@ mod tests {
         });
 
         assert_eq!(received, expected);
+    }
+
+    #[test]
+    fn buf_read_lends_each_chunk_in_turn() {
+        let (sender, mut reader) = chunk_channel(&CancelToken::new());
+        sender.send(b"first chunk".to_vec()).unwrap();
+        sender.send(b"second".to_vec()).unwrap();
+        sender.finish().unwrap();
+
+        assert_eq!(reader.fill_buf().unwrap(), b"first chunk");
+        reader.consume(6);
+        assert_eq!(reader.fill_buf().unwrap(), b"chunk");
+        reader.consume(5);
+        assert_eq!(reader.fill_buf().unwrap(), b"second");
+        reader.consume(6);
+        assert_eq!(reader.fill_buf().unwrap(), b"");
     }
 
     #[test]
