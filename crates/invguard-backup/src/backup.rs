@@ -11,8 +11,8 @@ use invguard_config::{Config, EncryptionMode, VerifyLevel};
 use invguard_crypto::{DecryptionKeys, EncryptionKeys};
 
 use crate::files::{self, create_new_private, create_private_dir, ensure_private_dir, fsync_dir};
-use crate::pipeline::{self, Context, EncodeReport};
-use crate::snapshot::{self, DatabaseFacts};
+use crate::pipeline::{self, Context, EncodeReport, Plaintext};
+use crate::snapshot::{self, DatabaseFacts, PageStream};
 use crate::source::SourceDatabase;
 use crate::verify::{Checker, verification};
 use crate::{
@@ -24,6 +24,12 @@ use crate::{
 /// Default limit for the snapshot's read transaction. Generous, so only a stuck run reaches
 /// it: the page copy of a generated 100 MiB database takes well under a second.
 pub const DEFAULT_SNAPSHOT_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// The highest zstd level at which the snapshot streams into compression. Level 9 already
+/// compresses at a quarter of level 3's speed, and above it a streamed snapshot would keep its
+/// read transaction open for minutes per GiB. So the snapshot is copied to a file first there,
+/// and the transaction lasts only as long as the copy.
+const STREAM_MAX_LEVEL: i32 = 9;
 
 /// Receives the path of each leftover [`run_backup`] removes, for example to log it.
 pub type LeftoverCallback = Arc<dyn Fn(&Path) + Send + Sync>;
@@ -81,7 +87,10 @@ pub struct BackupOutcome {
     pub manifest_path: PathBuf,
     /// The manifest as written.
     pub manifest: Manifest,
-    /// How long the snapshot held its read transaction on the live database.
+    /// The snapshot method of this run.
+    pub snapshot_method: SnapshotMethod,
+    /// The time the snapshot kept its read transaction open on the live database. A streamed
+    /// snapshot keeps it open until the last page entered compression.
     pub snapshot_duration: Duration,
     /// How long the whole run took.
     pub duration: Duration,
@@ -94,11 +103,34 @@ pub struct BackupOutcome {
     pub warnings: Vec<String>,
 }
 
+/// The method a backup used to take its snapshot of the live database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotMethod {
+    /// The pages were read inside one read transaction and streamed straight into
+    /// compression (databases in WAL mode).
+    Streamed,
+    /// The pages were copied to a temporary file with SQLite's backup API first
+    /// (rollback-journal databases, `compression_level` above 9, backups without a secret key
+    /// to verify with, and builds of SQLite without `sqlite_dbpage`).
+    File,
+}
+
+impl fmt::Display for SnapshotMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Streamed => "streamed",
+            Self::File => "file",
+        })
+    }
+}
+
 /// The durations of the stages of one backup run, the parts of [`BackupOutcome::duration`]
 /// that benchmarks and operators compare.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageDurations {
-    /// The snapshot: the page copy inside the read transaction on the live database.
+    /// The snapshot: the page copy inside the read transaction on the live database, or,
+    /// for a [`SnapshotMethod::Streamed`] snapshot, opening that transaction (its pages are
+    /// read during `encode`).
     pub snapshot: Duration,
     /// Reading the snapshot's facts (page count, schema hash, row counts).
     pub facts: Duration,
@@ -114,11 +146,11 @@ pub struct StageDurations {
 
 /// Takes one backup of the configured database and verifies it.
 ///
-/// The run holds the exclusive lock of the backup directory, removes leftovers of killed
-/// runs, snapshots the database with SQLite's backup API inside one read transaction,
-/// compresses and encrypts the snapshot into `NAME.partial`, syncs it, verifies the partial file (see [`verify`](crate::verify())), and only then
-/// renames it to its final name and writes the manifest. It succeeds only when verification
-/// passed.
+/// The run holds the exclusive lock of the backup directory and removes leftovers of killed
+/// runs. It reads the database inside one read transaction (streamed or copied first, see
+/// [`SnapshotMethod`]), compresses and encrypts the snapshot into `NAME.partial` and syncs
+/// it. It verifies the partial file (see [`verify`](crate::verify())), and only then renames
+/// it to its final name and writes the manifest. It succeeds only when verification passed.
 ///
 /// # Errors
 ///
@@ -150,13 +182,14 @@ pub fn run_backup(config: &Config, options: &BackupOptions) -> Result<BackupOutc
     check_space(source.size, dir, temp_dir)?;
 
     let run = Run { config, options, keys: &keys, source: &source };
-    let (published, stages) = run.execute()?;
+    let Executed { published, stages, snapshot_method, read_transaction } = run.execute()?;
 
     let duration = started.elapsed();
     tracing::debug!(
         path = %published.path.display(),
         duration_ms = duration.as_millis() as u64,
-        snapshot_ms = stages.snapshot.as_millis() as u64,
+        snapshot = %snapshot_method,
+        read_transaction_ms = read_transaction.as_millis() as u64,
         encode_ms = stages.encode.as_millis() as u64,
         verify_ms = stages.verify.as_millis() as u64,
         "backup finished"
@@ -165,7 +198,8 @@ pub fn run_backup(config: &Config, options: &BackupOptions) -> Result<BackupOutc
         path: published.path,
         manifest_path: published.manifest_path,
         manifest: published.manifest,
-        snapshot_duration: stages.snapshot,
+        snapshot_method,
+        snapshot_duration: read_transaction,
         duration,
         stages,
         leftovers_removed,
@@ -210,6 +244,16 @@ struct Written {
     name: BackupName,
     encoded: EncodeReport,
     facts: DatabaseFacts,
+    method: SnapshotMethod,
+    read_transaction: Duration,
+}
+
+/// A published backup and how the run went.
+struct Executed {
+    published: Published,
+    stages: StageDurations,
+    snapshot_method: SnapshotMethod,
+    read_transaction: Duration,
 }
 
 struct Published {
@@ -227,9 +271,10 @@ impl Run<'_> {
         }
     }
 
-    fn execute(&self) -> Result<(Published, StageDurations), BackupError> {
+    fn execute(&self) -> Result<Executed, BackupError> {
         let mut stages = StageDurations::default();
-        let Written { partial, name, encoded, facts } = self.write_partial(&mut stages)?;
+        let Written { partial, name, encoded, facts, method, read_transaction } =
+            self.write_partial(&mut stages)?;
 
         let started = Instant::now();
         let manifest = self.manifest(&name, &encoded, facts);
@@ -246,27 +291,53 @@ impl Run<'_> {
         let started = Instant::now();
         let published = self.publish(partial, &name, manifest, verified_level)?;
         stages.publish = started.elapsed();
-        Ok((published, stages))
+        Ok(Executed { published, stages, snapshot_method: method, read_transaction })
     }
 
     /// Takes the snapshot and writes it, compressed and encrypted, to `NAME.partial`, then
     /// syncs that file. Verification reads it back afterwards, so the time until here is the
     /// cost of a durable backup file.
+    ///
+    /// The snapshot streams into compression where [`PageStream`] allows it and is copied to
+    /// a temporary file first otherwise (the `snapshot` module explains the choice).
     fn write_partial(&self, stages: &mut StageDurations) -> Result<Written, BackupError> {
         let temp_dir = &self.config.backup.temp_dir;
         let deadline = self.options.snapshot_deadline;
-        let snapshot = snapshot::take(self.source, temp_dir, deadline, &self.options.cancel)?;
-        stages.snapshot = snapshot.read_transaction;
+        let cancel = &self.options.cancel;
         let started = Instant::now();
-        let facts = self.snapshot_facts(snapshot.file.path())?;
-        stages.facts = started.elapsed();
+        // Without a secret key, verification cannot decrypt, so the snapshot is checked as a
+        // file before encryption.
+        let slow_compression = self.config.backup.compression_level > STREAM_MAX_LEVEL;
+        let stream = if self.ciphertext_only() || slow_compression {
+            None
+        } else {
+            PageStream::open(self.source, deadline, cancel)?
+        };
+        let (snapshot, plaintext, facts) = match stream {
+            Some(stream) => {
+                stages.snapshot = started.elapsed();
+                let started = Instant::now();
+                let facts = stream.facts()?;
+                stages.facts = started.elapsed();
+                (None, Plaintext::Pages(stream), facts)
+            }
+            None => {
+                let snapshot = snapshot::take(self.source, temp_dir, deadline, cancel)?;
+                stages.snapshot = snapshot.read_transaction;
+                let started = Instant::now();
+                let facts = self.snapshot_facts(snapshot.file.path())?;
+                stages.facts = started.elapsed();
+                let path = snapshot.file.path().to_owned();
+                (Some(snapshot), Plaintext::File(path), facts)
+            }
+        };
 
         let started = Instant::now();
         let name = self.name().first_free_in(&self.config.backup.dir);
         let partial = Partial::create(self.config.backup.dir.join(name.partial_name()))?;
         let mut file = partial.open_for_write()?;
         let encoded = pipeline::encode(
-            snapshot.file.path(),
+            plaintext,
             &mut file,
             self.keys.encryption.as_ref(),
             self.config.backup.compression_level,
@@ -275,20 +346,29 @@ impl Run<'_> {
         stages.encode = started.elapsed();
         // The plaintext snapshot is removed before verification, which halves the temporary
         // space a run needs.
-        drop(snapshot);
+        let method = match snapshot {
+            Some(snapshot) => {
+                drop(snapshot);
+                SnapshotMethod::File
+            }
+            None => SnapshotMethod::Streamed,
+        };
+        let read_transaction = encoded.read_transaction.unwrap_or(stages.snapshot);
 
         let started = Instant::now();
         file.sync_all().map_err(|source| BackupError::io_at(&partial.path, source))?;
         stages.sync = started.elapsed();
         tracing::debug!(
             path = %partial.path.display(),
+            snapshot = %method,
             plaintext_bytes = encoded.plaintext.size,
             backup_bytes = encoded.ciphertext.size,
+            read_transaction_ms = read_transaction.as_millis() as u64,
             encode_ms = stages.encode.as_millis() as u64,
             sync_ms = stages.sync.as_millis() as u64,
             "wrote partial backup"
         );
-        Ok(Written { partial, name, encoded, facts })
+        Ok(Written { partial, name, encoded, facts, method, read_transaction })
     }
 
     /// Renames the verified partial file to its final name and writes the manifest.
@@ -488,9 +568,10 @@ fn network_warnings(database: &Path, dir: &Path, temp_dir: &Path) -> Vec<String>
         .collect()
 }
 
-/// Checks free space before starting. The snapshot needs about the database size in
-/// `temp_dir`, and the backup needs an estimated half of it in `dir` (zstd level 3 compressed
-/// a generated 800 MB inventory database to 28 % of its size).
+/// Checks free space before starting. Verification's decrypted copy needs about the database
+/// size in `temp_dir`, as does a snapshot copied to a file, which is removed before it. The
+/// backup needs an estimated half of it in `dir`: zstd level 3 compressed a generated 800 MB
+/// inventory database to 28 % of its size.
 fn check_space(database_size: u64, dir: &Path, temp_dir: &Path) -> Result<(), BackupError> {
     let for_temp = database_size;
     let for_backup = database_size / 2;

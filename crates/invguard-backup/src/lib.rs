@@ -1,13 +1,18 @@
 //! Consistent, encrypted, verified backups of a live SQLite database.
 //!
 //! [`run_backup`] takes one backup of the configured database while the application keeps
-//! writing to it. It copies the database page by page in a single read transaction, compresses
+//! writing to it. It reads the database page by page in a single read transaction, compresses
 //! it with zstd and encrypts it with OpenPGP (a passphrase or public keys, readable by
-//! `gpg -d FILE | zstd -d`). The written file is verified before it gets its final name. Each backup has a JSON
-//! [`Manifest`] beside it with hashes, SQLite facts, row counts and the verification result.
-//! [`verify`] re-checks existing backups, [`list_backups`] lists a backup directory, and
-//! [`DirLock`] is the directory lock every InvGuard process shares. The [`retention`],
-//! [`cleanup`] and [`restore`] modules build on these.
+//! `gpg -d FILE | zstd -d`). The written file is verified before it gets its final name.
+//! Each backup has a JSON [`Manifest`] beside it with hashes, SQLite facts, row counts and the
+//! verification result. [`verify`] re-checks existing backups, [`list_backups`] lists a backup
+//! directory, and [`DirLock`] is the directory lock every InvGuard process shares. The
+//! [`retention`], [`cleanup`] and [`restore`] modules build on these.
+//!
+//! A database in WAL mode streams its pages straight into compression when SQLite was built
+//! with `SQLITE_ENABLE_DBPAGE_VTAB`. A program that embeds this crate should set
+//! `LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_DBPAGE_VTAB` when it builds. Without it, every backup
+//! first copies the database to a temporary file ([`SnapshotMethod`]).
 //!
 //! This crate never prints, never exits the process, never draws progress (it reports it
 //! through [`Progress`]) and never logs a secret. It logs at debug and trace level only;
@@ -88,8 +93,8 @@ mod source;
 mod verify;
 
 pub use backup::{
-    BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, LeftoverCallback, StageDurations,
-    run_backup,
+    BackupOptions, BackupOutcome, DEFAULT_SNAPSHOT_DEADLINE, LeftoverCallback, SnapshotMethod,
+    StageDurations, run_backup,
 };
 pub use cancel::{CancelToken, Phase, Progress};
 pub use error::BackupError;

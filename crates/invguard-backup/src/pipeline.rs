@@ -1,7 +1,8 @@
 //! The streaming pipelines that write and read backup files.
 //!
-//! Writing: read the snapshot and hash it → zstd (with its own worker threads) → OpenPGP
-//! encryption, hash and write of the backup file. Reading: read and hash the backup file →
+//! Writing: read the snapshot (a file, or pages streamed from the live database) and hash
+//! it → zstd (with its own worker threads) → OpenPGP encryption, hash and write of the backup
+//! file. Reading: read and hash the backup file →
 //! OpenPGP decryption → zstd decompression → hash → write of a plaintext file. Each stage
 //! runs in its own thread, joined by bounded channels of 256 KiB chunks, so the slowest stage
 //! sets the pace and memory stays bounded whatever the database size.
@@ -18,13 +19,15 @@
 mod channel;
 
 use std::io::{self, BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use invguard_crypto::{DecryptionKeys, EncryptionKeys};
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
+use crate::snapshot::PageStream;
 use crate::{BackupError, CancelToken, Digest, Phase, Progress};
 use channel::{CHUNK_BYTES, ChannelError, ChunkReader, ChunkSender, chunk_channel};
 
@@ -54,6 +57,8 @@ impl Context<'_> {
 pub(crate) struct EncodeReport {
     pub(crate) plaintext: Digest,
     pub(crate) ciphertext: Digest,
+    /// How long the read transaction was open, when the pages were streamed.
+    pub(crate) read_transaction: Option<Duration>,
 }
 
 /// The encoding of a backup file, known from its name.
@@ -91,30 +96,45 @@ impl BackupFormat {
     }
 }
 
+/// The input of a backup: the database pages, from a snapshot file or streamed.
+#[derive(Debug)]
+pub(crate) enum Plaintext {
+    /// A snapshot file.
+    File(PathBuf),
+    /// The live database's pages, read inside an open read transaction that ends once the
+    /// last page is read.
+    Pages(PageStream),
+}
+
 /// Compresses and encrypts `input` into `output` (mode `none` when `keys` is `None`).
 ///
 /// Returns the digests of both streams; the caller syncs the file and verifies it.
 pub(crate) fn encode(
-    input: &Path,
+    input: Plaintext,
     output: &mut fs_err::File,
     keys: Option<&EncryptionKeys>,
     level: i32,
     context: Context<'_>,
 ) -> Result<EncodeReport, BackupError> {
-    let total = fs_err::metadata(input)?.len();
+    let (source, total) = match input {
+        Plaintext::File(ref path) => (path.clone(), fs_err::metadata(path)?.len()),
+        Plaintext::Pages(ref pages) => (pages.path().to_owned(), pages.size()),
+    };
     let output_path = output.path().to_owned();
     let (read_sender, read_receiver) = chunk_channel(context.cancel);
     let (compressed_sender, compressed_reader) = chunk_channel(context.cancel);
     let read_gone = read_sender.downstream_gone();
     let compress_gone = compressed_sender.downstream_gone();
 
-    let source = input.to_owned();
     let compress = spawn_detached("compress", move || {
         compress_stage(read_receiver, compressed_sender, level, &source)
     });
     let (read, write) = std::thread::scope(|scope| {
-        let read = spawn(scope, "read", move || {
-            read_stage(input, read_sender, total, false, context, Phase::Write)
+        let read = spawn(scope, "read", move || match input {
+            Plaintext::File(path) => {
+                read_stage(&path, read_sender, total, false, context, Phase::Write)
+            }
+            Plaintext::Pages(pages) => pages_stage(pages, read_sender, total, context),
         });
         let write = write_stage(compressed_reader, output, &output_path, keys);
         (join(read, "read"), write)
@@ -133,9 +153,11 @@ pub(crate) fn encode(
         [(read_error, &*read_gone), (compress_error, &*compress_gone), (write_error, &LAST)];
     match (read, ciphertext, explaining_error(stages, context)) {
         (_, _, Some(error)) => Err(error),
-        (Some(read), Some(ciphertext), None) => {
-            Ok(EncodeReport { plaintext: read.digest, ciphertext })
-        }
+        (Some(read), Some(ciphertext), None) => Ok(EncodeReport {
+            plaintext: read.digest,
+            ciphertext,
+            read_transaction: read.read_transaction,
+        }),
         _ => unreachable!("a stage without result has an error"),
     }
 }
@@ -261,6 +283,8 @@ pub(crate) struct DecodeFailure {
 
 struct ReadReport {
     digest: Digest,
+    /// How long the read transaction of streamed pages was open.
+    read_transaction: Option<Duration>,
 }
 
 /// Reads `path` in chunks, hashing every byte, and sends the chunks on. With `drain`, keeps
@@ -302,7 +326,33 @@ fn read_stage(
     }
 
     let digest = Digest { sha256: hex::encode(hasher.finalize()), size };
-    Ok(ReadReport { digest })
+    Ok(ReadReport { digest, read_transaction: None })
+}
+
+/// Streams the pages of `pages` on, hashing every byte, and ends the read transaction.
+fn pages_stage(
+    pages: PageStream,
+    sender: ChunkSender,
+    total: u64,
+    context: Context<'_>,
+) -> Result<ReadReport, BackupError> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    pages.for_each_chunk(CHUNK_BYTES, |chunk| {
+        context.cancel.check(context.operation)?;
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        if let Some(progress) = context.progress {
+            progress.update(Phase::Write, size, total);
+        }
+        sender.send(chunk).map_err(BackupError::Io)
+    })?;
+    let read_transaction = pages.elapsed();
+    drop(pages);
+    // A failed end mark means the next stage stopped; its own error explains why.
+    let _ = sender.finish();
+    let digest = Digest { sha256: hex::encode(hasher.finalize()), size };
+    Ok(ReadReport { digest, read_transaction: Some(read_transaction) })
 }
 
 /// Reads up to one chunk, fewer only at the end of the input.

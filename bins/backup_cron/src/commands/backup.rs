@@ -72,6 +72,8 @@ fn report(outcome: &BackupOutcome) -> anyhow::Result<Exit> {
         verification = level_name(verification.level),
         passed,
         duration_ms = outcome.duration.as_millis() as u64,
+        snapshot = %outcome.snapshot_method,
+        read_transaction_ms = outcome.snapshot_duration.as_millis() as u64,
         snapshot_ms = outcome.stages.snapshot.as_millis() as u64,
         facts_ms = outcome.stages.facts.as_millis() as u64,
         encode_ms = outcome.stages.encode.as_millis() as u64,

@@ -192,5 +192,5 @@ fn backup_removes_own_leftovers_first_and_keeps_other_names() {
     let removed = position("removed a leftover of an interrupted run");
     assert!(run.stderr.lines().nth(removed).unwrap().contains(own.to_str().unwrap()), "{run:?}");
     assert_eq!(run.stderr.matches("removed a leftover").count(), 1, "{run:?}");
-    assert!(removed < position("took snapshot with the backup API"), "{run:?}");
+    assert!(removed < position("opened a read transaction for a streamed snapshot"), "{run:?}");
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use invguard_backup::{BackupFormat, CancelToken, decode_backup, decryption_keys};
+use invguard_backup::{BackupFormat, CancelToken, SnapshotMethod, decode_backup, decryption_keys};
 use rusqlite::Connection;
 
 use super::support::{Setup, check_database};
@@ -68,6 +68,7 @@ fn backup_during_continuous_writes_keeps_committed_rows() {
     }
 
     assert!(after.iter().zip(&before).all(|(after, before)| after > before), "writers stalled");
+    assert_eq!(outcome.snapshot_method, SnapshotMethod::Streamed);
     let keys = decryption_keys(&config).unwrap();
     let decoded = decode_backup(
         &outcome.path,
@@ -94,4 +95,47 @@ fn backup_during_continuous_writes_keeps_committed_rows() {
         restored.query_row("SELECT count(*) FROM events", [], |row| row.get(0)).unwrap();
     assert_eq!(outcome.manifest.tables["events"], events);
     assert_eq!(outcome.manifest.rows_total, events + 50_000 + 3);
+}
+
+#[test]
+fn backup_rollback_journal_copies_snapshot() {
+    let setup = Setup::new(2_000);
+    Connection::open(&setup.database)
+        .unwrap()
+        .pragma_update(None, "journal_mode", "DELETE")
+        .unwrap();
+    let config = setup.config();
+
+    let outcome = setup.backup(&config);
+
+    // A reader of a rollback-journal database blocks writers' commits, so the snapshot is a
+    // short page copy instead of a read transaction held through compression.
+    assert_eq!(outcome.snapshot_method, SnapshotMethod::File);
+    let keys = decryption_keys(&config).unwrap();
+    let decoded = decode_backup(
+        &outcome.path,
+        BackupFormat::ZstdOpenPgp,
+        Some(&keys),
+        setup.root.path(),
+        &CancelToken::new(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(check_database(decoded.file.path()), 2_000);
+    assert_eq!(outcome.manifest.plaintext.size, fs_err::metadata(&setup.database).unwrap().len());
+    assert!(setup.temp_dir().read_dir().unwrap().next().is_none(), "the snapshot copy was left");
+}
+
+#[test]
+fn backup_level_above_nine_copies_snapshot() {
+    let setup = Setup::new(500);
+    let mut config = setup.config();
+    config.backup.compression_level = 10;
+
+    let outcome = setup.backup(&config);
+
+    assert_eq!(outcome.snapshot_method, SnapshotMethod::File);
+    assert_eq!(outcome.manifest.compression.level, 10);
+    config.backup.compression_level = 9;
+    assert_eq!(setup.backup(&config).snapshot_method, SnapshotMethod::Streamed);
 }

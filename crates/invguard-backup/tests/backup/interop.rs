@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use invguard_backup::{
-    BackupOptions, CancelToken, VerificationLevel, VerifyTarget, list_backups, run_backup, verify,
+    BackupOptions, CancelToken, SnapshotMethod, VerificationLevel, VerifyTarget, list_backups,
+    run_backup, verify,
 };
 use invguard_config::{EncryptionMode, VerifyLevel};
 use invguard_crypto::DecryptionKeys;
@@ -76,6 +77,8 @@ fn backup_public_key_decrypts_with_gpg() {
     let outcome = run_backup(&config, &BackupOptions::default()).unwrap();
 
     assert_eq!(outcome.manifest.verification.level, VerificationLevel::Ciphertext);
+    // Without a secret key the snapshot is checked before encryption, so it is a file.
+    assert_eq!(outcome.snapshot_method, SnapshotMethod::File);
     assert_eq!(outcome.manifest.encryption.recipients.len(), 1);
     let restored = setup.root.path().join("restored.db");
     let bytes = gpg_zstd_decrypt(&gnupg, &[], &outcome.path, &restored);
