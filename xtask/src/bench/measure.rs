@@ -23,7 +23,11 @@ pub struct Sample {
 /// Stage times from the `backup finished` log line of `backup_cron backup`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stages {
-    /// The snapshot (`snapshot_ms`).
+    /// Whether the snapshot streamed into compression (`"snapshot":"streamed"`) instead of
+    /// being copied to a file first.
+    pub streamed: bool,
+    /// The snapshot (`snapshot_ms`): the page copy, or opening the read transaction of a
+    /// streamed snapshot.
     pub snapshot: Duration,
     /// Compression, encryption and writing of the partial file (`encode_ms`).
     pub encode: Duration,
@@ -79,6 +83,7 @@ impl Stats {
                 median(logged.iter().map(field).collect()).unwrap_or_default()
             };
             Stages {
+                streamed: logged.iter().all(|stages| stages.streamed),
                 snapshot: median_of(|stages| stages.snapshot),
                 encode: median_of(|stages| stages.encode),
                 sync: median_of(|stages| stages.sync),
@@ -165,6 +170,7 @@ pub fn parse_stages(log: &str) -> Option<Stages> {
         }
         let millis = |name: &str| fields.get(name)?.as_u64().map(Duration::from_millis);
         Some(Stages {
+            streamed: fields.get("snapshot").and_then(|value| value.as_str()) == Some("streamed"),
             snapshot: millis("snapshot_ms")?,
             encode: millis("encode_ms")?,
             sync: millis("sync_ms")?,
@@ -237,14 +243,23 @@ mod tests {
     #[test]
     fn parse_stages_reads_backup_finished_line() {
         let log = r#"{"timestamp":"t","level":"INFO","fields":{"message":"backup started"}}
-{"timestamp":"t","level":"INFO","fields":{"message":"backup finished","snapshot_ms":120,"encode_ms":900,"sync_ms":30,"verify_ms":400}}
+{"timestamp":"t","level":"INFO","fields":{"message":"backup finished","snapshot":"file","snapshot_ms":120,"encode_ms":900,"sync_ms":30,"verify_ms":400}}
 "#;
         let stages = parse_stages(log).unwrap();
+        assert!(!stages.streamed);
         assert_eq!(stages.snapshot, Duration::from_millis(120));
         assert_eq!(stages.encode, Duration::from_millis(900));
         assert_eq!(stages.sync, Duration::from_millis(30));
         assert_eq!(stages.verify, Duration::from_millis(400));
         assert_eq!(parse_stages("not json\n"), None);
+    }
+
+    #[test]
+    fn parse_stages_tells_a_streamed_snapshot() {
+        let log = r#"{"fields":{"message":"backup finished","snapshot":"streamed","snapshot_ms":1,"encode_ms":900,"sync_ms":30,"verify_ms":400}}"#;
+        let stages = parse_stages(log).unwrap();
+        assert!(stages.streamed);
+        assert_eq!(stages.snapshot, Duration::from_millis(1));
     }
 
     #[test]

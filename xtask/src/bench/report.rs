@@ -8,6 +8,7 @@ use crate::inventory;
 use crate::tools;
 
 use super::cases::{self, Case};
+use super::measure::Stages;
 use super::{Setup, SizeResult, Stats};
 use crate::bench_restore;
 
@@ -105,10 +106,11 @@ fn write_method(out: &mut String, setup: &Setup) {
          Throughput is the database size divided by the median.\n- The database was generated \
          by `cargo xtask bench` (items, stock movements, audit log; WAL mode) and was in the \
          page cache, so the figures compare CPU and write cost, not cold disk reads.\n- \
-         `backup_cron backup` does more than the pipelines. It takes a consistent snapshot (a \
-         page copy inside one read transaction), then compresses (zstd level 3, two worker \
-         threads) and encrypts (OpenPGP, AES-256) it in one streaming pass and fsyncs the \
-         file. It then reads the file back to verify it (`quick` level: hashes, decryption, \
+         `backup_cron backup` does more than the pipelines. It takes a consistent snapshot \
+         inside one read transaction (the database is in WAL mode, so its pages stream \
+         straight into compression without a temporary copy), compresses it (zstd level 3, \
+         two worker threads) and encrypts it (OpenPGP, AES-256) in one streaming pass, and \
+         fsyncs the file. It then reads the file back to verify it (`quick` level: hashes, decryption, \
          decompression and `PRAGMA quick_check`) and fsyncs the directory. The pipelines \
          neither verify nor fsync.\n- The row \"without its verification pass\" is the wall \
          time of each backup run minus the `verify_ms` that the same run logged in its `backup \
@@ -120,9 +122,11 @@ fn write_method(out: &mut String, setup: &Setup) {
          no SQLite check and no fsync.\n- The compression-level rows are whole backups at that \
          `compression_level`; the encode time is the logged `encode_ms` (compression, \
          encryption, write).\n- Temporary space: a backup needs the database size in `[backup] \
-         temp_dir` and the backup file's size in the backup directory. The snapshot is deleted \
-         before verification writes the decrypted copy of the same size there. A restore needs \
-         the database size beside the target.\n- Peak memory is the maximum resident set size \
+         temp_dir` for the decrypted copy that verification writes, and the backup file's size \
+         in the backup directory. A streamed snapshot needs no space of its own; a snapshot \
+         copied to a file first (rollback-journal databases) needs the database size in \
+         `temp_dir` and is deleted before verification. A restore needs the database size \
+         beside the target.\n- Peak memory is the maximum resident set size \
          reported by `/usr/bin/time -v`, measured for our binary only.\n- `gpg --symmetric` \
          runs with its defaults in the original pipeline (its own ZLIB compression included) \
          and with `--compress-algo none` after zstd.\n",
@@ -171,14 +175,26 @@ fn write_stage_line(out: &mut String, stats: &Stats) {
     let Some(stages) = stats.stages else { return };
     let _ = writeln!(
         out,
-        "Stages of `backup_cron backup` (medians of the logged times): snapshot {}, compress \
-         and encrypt {}, fsync {}, verification {}; the rest of the wall time is process start, \
+        "Stages of `backup_cron backup` (medians of the logged times): {}, compress and \
+         encrypt {}, fsync {}, verification {}; the rest of the wall time is process start, \
          lock, key loading, snapshot facts and publishing.\n",
-        seconds(stages.snapshot),
+        snapshot_phrase(&stages),
         seconds(stages.encode),
         seconds(stages.sync),
         seconds(stages.verify),
     );
+}
+
+/// Names the snapshot stage and its time; a streamed snapshot is read during compression.
+fn snapshot_phrase(stages: &Stages) -> String {
+    if stages.streamed {
+        format!(
+            "snapshot {} to open the read transaction (its pages stream during compression)",
+            seconds(stages.snapshot)
+        )
+    } else {
+        format!("snapshot {} (page copy to a temporary file)", seconds(stages.snapshot))
+    }
 }
 
 /// Writes the compression-level table: output size, ratio and speed per zstd level.
@@ -463,11 +479,11 @@ fn missed_reason(description: &str, result: &SizeResult) -> String {
     match description {
         TARGET_ORIGINAL | TARGET_ZSTD => match backup.and_then(|stats| stats.stages) {
             Some(stages) => format!(
-                "The backup's own stage times: snapshot {}, compress and encrypt {}, fsync {}. \
+                "The backup's own stage times: {}, compress and encrypt {}, fsync {}. \
                  Compressing and encrypting runs zstd on two worker threads beside the hashing \
                  and encryption threads on the same two cores, while plain `zstd -3` runs on \
                  one core and neither snapshots, hashes, encrypts nor syncs.",
-                seconds(stages.snapshot),
+                snapshot_phrase(&stages),
                 seconds(stages.encode),
                 seconds(stages.sync),
             ),
