@@ -68,7 +68,7 @@ fn idle_daemon(setup: &Setup, input: &Input) -> anyhow::Result<Sample> {
 /// Returns the CPU time used during the idle window and the peak resident set size.
 fn measure_idle(daemon: &Child) -> anyhow::Result<(Duration, u64)> {
     std::thread::sleep(START_TIME);
-    let ticks_per_second = clock_ticks_per_second()?;
+    let ticks_per_second = tools::clock_ticks_per_second()?;
 
     let before = cpu_ticks(daemon.id())?;
     std::thread::sleep(IDLE_WINDOW);
@@ -113,15 +113,10 @@ fn write_config(dir: &Path, database: &Path) -> anyhow::Result<std::path::PathBu
 }
 
 /// User plus system CPU time of a process, in clock ticks (fields 14 and 15 of
-/// `/proc/<pid>/stat`, counted after the parenthesised command name).
+/// `/proc/<pid>/stat`).
 fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after_name = stat.rsplit_once(')').context("unexpected /proc stat format")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // After the name, field 3 (state) is index 0, so utime (14) is index 11 and stime 12.
-    let utime: u64 = fields.get(11).context("no utime in /proc stat")?.parse()?;
-    let stime: u64 = fields.get(12).context("no stime in /proc stat")?.parse()?;
-    Ok(utime + stime)
+    let pid = pid.to_string();
+    Ok(tools::proc_stat_field(&pid, 14)? + tools::proc_stat_field(&pid, 15)?)
 }
 
 /// Peak resident set size of a process in bytes (`VmHWM` of `/proc/<pid>/status`).
@@ -130,10 +125,4 @@ fn peak_rss(pid: u32) -> anyhow::Result<u64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("no VmHWM")?;
     let kib: u64 = line.split_whitespace().nth(1).context("no VmHWM value")?.parse()?;
     Ok(kib * 1024)
-}
-
-fn clock_ticks_per_second() -> anyhow::Result<u64> {
-    let output = Command::new("getconf").arg("CLK_TCK").output().context("cannot run getconf")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.trim().parse().with_context(|| format!("unexpected getconf CLK_TCK output {text:?}"))
 }

@@ -161,6 +161,27 @@ pub fn format_bytes(bytes: u64) -> String {
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
+/// Reads field `field` of `/proc/<process>/stat` as a number, numbered as in proc(5) (14 is
+/// `utime`); fields 1 and 2 are not numbers and are not read. `process` is a pid or `self`.
+pub fn proc_stat_field(process: &str, field: usize) -> anyhow::Result<u64> {
+    let stat = fs_err::read_to_string(format!("/proc/{process}/stat"))?;
+    // The command name (field 2) is in parentheses and may contain spaces; field 3 is the
+    // first one after it.
+    let after_name = stat.rsplit_once(')').context("unexpected /proc stat format")?.1;
+    let text = field
+        .checked_sub(3)
+        .and_then(|index| after_name.split_whitespace().nth(index))
+        .with_context(|| format!("no field {field} in /proc/{process}/stat"))?;
+    Ok(text.parse()?)
+}
+
+/// Returns the clock ticks per second of the CPU times in `/proc`.
+pub fn clock_ticks_per_second() -> anyhow::Result<u64> {
+    let output = Command::new("getconf").arg("CLK_TCK").output().context("cannot run getconf")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().parse().with_context(|| format!("unexpected getconf CLK_TCK output {text:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
@@ -193,5 +214,15 @@ mod tests {
         let meta = fs_err::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         assert_eq!(fs_err::read(&path).unwrap(), b"two");
+    }
+
+    #[test]
+    fn proc_stat_field_reads_numbered_fields() {
+        let pid = proc_stat_field("self", 1);
+        let utime = proc_stat_field("self", 14);
+
+        assert!(pid.is_err(), "fields before the state are not read: {pid:?}");
+        assert!(utime.is_ok(), "{utime:?}");
+        assert!(proc_stat_field("self", 500).is_err());
     }
 }

@@ -161,7 +161,8 @@ pub fn without_verification_row(case: &Case, stats: &Stats) -> Option<(Case, Sta
     }
     let (min, median) = stats.without_verify?;
     let row = Case { name: BACKUP_WITHOUT_VERIFY, ours: true, run: |_, _| unreachable_case() };
-    Some((row, Stats { min, median, stages: None, without_verify: None, ..*stats }))
+    let stats = Stats { min, median, cpu: None, stages: None, without_verify: None, ..*stats };
+    Some((row, stats))
 }
 
 fn unreachable_case() -> anyhow::Result<Sample> {

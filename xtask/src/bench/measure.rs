@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::tools;
@@ -12,6 +13,8 @@ use anyhow::{Context as _, bail};
 pub struct Sample {
     /// Wall-clock time of the whole case, every step included.
     pub wall: Duration,
+    /// User plus system CPU time of every process the case ran.
+    pub cpu: Option<Duration>,
     /// Peak resident set size in bytes, for cases run under GNU time.
     pub peak_rss: Option<u64>,
     /// Size of what the case wrote, in bytes.
@@ -42,6 +45,7 @@ impl Sample {
     pub fn then(self, step: Sample) -> Sample {
         Sample {
             wall: self.wall + step.wall,
+            cpu: self.cpu.zip(step.cpu).map(|(first, second)| first + second),
             peak_rss: self.peak_rss.max(step.peak_rss),
             output_bytes: step.output_bytes.or(self.output_bytes),
             stages: step.stages.or(self.stages),
@@ -61,6 +65,8 @@ pub struct Stats {
     pub min: Duration,
     /// Median run (the lower middle one for an even count).
     pub median: Duration,
+    /// Median CPU time (user plus system), when every run measured it.
+    pub cpu: Option<Duration>,
     /// Largest peak resident set size over all runs.
     pub peak_rss: Option<u64>,
     /// Output size of the last run.
@@ -100,9 +106,11 @@ impl Stats {
                 .collect();
             (minimum(&times), median(times).unwrap_or_default())
         });
+        let cpu: Option<Vec<Duration>> = samples.iter().map(|sample| sample.cpu).collect();
         Stats {
             min: minimum(&walls),
             median: median(walls).unwrap_or_default(),
+            cpu: cpu.and_then(median),
             peak_rss: samples.iter().filter_map(|sample| sample.peak_rss).max(),
             output_bytes: samples.last().and_then(|sample| sample.output_bytes),
             stages,
@@ -142,10 +150,12 @@ pub fn timed_with_log(
     rss_report: Option<&Path>,
 ) -> anyhow::Result<(Sample, String)> {
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let cpu_before = children_cpu();
     let started = Instant::now();
     let output =
         command.output().with_context(|| format!("cannot run {}", tools::describe(command)))?;
     let wall = started.elapsed();
+    let cpu = cpu_since(cpu_before);
 
     if !output.status.success() {
         bail!(
@@ -157,7 +167,7 @@ pub fn timed_with_log(
     }
     let peak_rss = rss_report.map(read_peak_rss).transpose()?;
     let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    Ok((Sample { wall, peak_rss, ..Sample::default() }, log))
+    Ok((Sample { wall, cpu, peak_rss, ..Sample::default() }, log))
 }
 
 /// Reads the stage times from the JSON `backup finished` line of a `backup_cron backup` log.
@@ -181,6 +191,7 @@ pub fn parse_stages(log: &str) -> Option<Stages> {
 
 /// Runs `first | second` and measures the wall time until both ended.
 pub fn piped(first: &mut Command, second: &mut Command) -> anyhow::Result<Sample> {
+    let cpu_before = children_cpu();
     let started = Instant::now();
     let mut upstream = first
         .stdin(Stdio::null())
@@ -196,6 +207,7 @@ pub fn piped(first: &mut Command, second: &mut Command) -> anyhow::Result<Sample
         .with_context(|| format!("cannot run {}", tools::describe(second)))?;
     let upstream = upstream.wait()?;
     let wall = started.elapsed();
+    let cpu = cpu_since(cpu_before);
 
     if !upstream.success() {
         bail!("{} failed with {upstream}", tools::describe(first));
@@ -203,7 +215,23 @@ pub fn piped(first: &mut Command, second: &mut Command) -> anyhow::Result<Sample
     if !downstream.success() {
         bail!("{} failed with {downstream}", tools::describe(second));
     }
-    Ok(Sample { wall, ..Sample::default() })
+    Ok(Sample { wall, cpu, ..Sample::default() })
+}
+
+/// Returns the CPU time of this process's children that ended and were waited for, their own
+/// children included (`cutime` and `cstime` of `/proc/self/stat`). Cases run one at a time,
+/// so the difference over a case is the CPU time of that case.
+fn children_cpu() -> Option<Duration> {
+    static TICKS_PER_SECOND: OnceLock<Option<u64>> = OnceLock::new();
+    let ticks_per_second =
+        (*TICKS_PER_SECOND.get_or_init(|| tools::clock_ticks_per_second().ok()))?;
+    let ticks =
+        tools::proc_stat_field("self", 16).ok()? + tools::proc_stat_field("self", 17).ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / ticks_per_second as f64))
+}
+
+fn cpu_since(before: Option<Duration>) -> Option<Duration> {
+    Some(children_cpu()?.saturating_sub(before?))
 }
 
 /// Reads "Maximum resident set size (kbytes)" from a `time -v` report, in bytes.
