@@ -4,7 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use invguard_backup::{BackupFormat, CancelToken, SnapshotMethod, decode_backup, decryption_keys};
+use invguard_backup::{
+    BackupFormat, BackupOutcome, CancelToken, DecodedBackup, SnapshotMethod, decode_backup,
+    decryption_keys,
+};
+use invguard_config::Config;
 use rusqlite::Connection;
 
 use super::support::{Setup, check_database};
@@ -34,6 +38,14 @@ fn spawn_writer(
             committed.store(sequence, Ordering::SeqCst);
         }
     })
+}
+
+/// Decrypts and decompresses the backup of `outcome` into a temporary file.
+fn decode(setup: &Setup, config: &Config, outcome: &BackupOutcome) -> DecodedBackup {
+    let keys = decryption_keys(config).unwrap();
+    let format = BackupFormat::ZstdOpenPgp;
+    let cancel = CancelToken::new();
+    decode_backup(&outcome.path, format, Some(&keys), setup.root.path(), &cancel, None).unwrap()
 }
 
 #[test]
@@ -69,16 +81,7 @@ fn backup_during_continuous_writes_keeps_committed_rows() {
 
     assert!(after.iter().zip(&before).all(|(after, before)| after > before), "writers stalled");
     assert_eq!(outcome.snapshot_method, SnapshotMethod::Streamed);
-    let keys = decryption_keys(&config).unwrap();
-    let decoded = decode_backup(
-        &outcome.path,
-        BackupFormat::ZstdOpenPgp,
-        Some(&keys),
-        setup.root.path(),
-        &CancelToken::new(),
-        None,
-    )
-    .unwrap();
+    let decoded = decode(&setup, &config, &outcome);
     assert_eq!(check_database(decoded.file.path()), 50_000);
     let restored = Connection::open(decoded.file.path()).unwrap();
     for (writer, committed) in before.iter().enumerate() {
@@ -111,16 +114,7 @@ fn backup_rollback_journal_copies_snapshot() {
     // A reader of a rollback-journal database blocks writers' commits, so the snapshot is a
     // short page copy instead of a read transaction held through compression.
     assert_eq!(outcome.snapshot_method, SnapshotMethod::File);
-    let keys = decryption_keys(&config).unwrap();
-    let decoded = decode_backup(
-        &outcome.path,
-        BackupFormat::ZstdOpenPgp,
-        Some(&keys),
-        setup.root.path(),
-        &CancelToken::new(),
-        None,
-    )
-    .unwrap();
+    let decoded = decode(&setup, &config, &outcome);
     assert_eq!(check_database(decoded.file.path()), 2_000);
     assert_eq!(outcome.manifest.plaintext.size, fs_err::metadata(&setup.database).unwrap().len());
     assert!(setup.temp_dir().read_dir().unwrap().next().is_none(), "the snapshot copy was left");
