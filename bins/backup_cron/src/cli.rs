@@ -107,11 +107,11 @@ pub struct VerifyArgs {
     #[arg(value_name = "FILE", conflicts_with_all = ["latest", "all"])]
     pub files: Vec<PathBuf>,
 
-    /// Verify the newest backup (the default without FILE or --all).
+    /// Verify the newest backup of [database] name (the default without FILE or --all).
     #[arg(long, conflicts_with = "all")]
     pub latest: bool,
 
-    /// Verify every backup in the backup directory.
+    /// Verify every backup of [database] name in the backup directory, legacy ones included.
     #[arg(long)]
     pub all: bool,
 

@@ -209,7 +209,7 @@ pub enum BackupError {
     /// `PRAGMA quick_check` or `PRAGMA integrity_check` reported problems.
     #[error("PRAGMA {check} of the database in {path} failed: {message}")]
     IntegrityCheck {
-        /// The backup file (or the database, before encryption).
+        /// The backup file, or the live database when its snapshot is what fails the check.
         path: PathBuf,
         /// `quick_check` or `integrity_check`.
         check: &'static str,
@@ -287,11 +287,16 @@ pub enum BackupError {
         path: PathBuf,
     },
 
-    /// The backup directory contains no backup.
-    #[error("no backup found in {dir}")]
+    /// The backup directory contains no backup of the configured database.
+    #[error(
+        "no backup of database {database:?} found in {dir}: take one with `backup_cron backup`, \
+         or check [database] name if the backups carry another name"
+    )]
     NoBackups {
         /// The backup directory.
         dir: PathBuf,
+        /// The configured database name (`[database] name`), the prefix of its backup names.
+        database: String,
     },
 
     /// Retention rules are configured but none of them keeps any backup.

@@ -84,6 +84,16 @@ impl BackupEntry {
         self.verification.as_ref().is_some_and(|v| v.result == VerificationResult::Passed)
     }
 
+    /// Returns true when this is a backup of the database named `database` (`[database]
+    /// name`, the prefix of its file name). Legacy backups of the Python service carry no
+    /// such name and count for every database, as `restore --latest` treats them.
+    pub fn is_of_database(&self, database: &str) -> bool {
+        match &self.parsed_name {
+            Some(name) => name.database == database,
+            None => self.legacy,
+        }
+    }
+
     /// Returns the format of the backup file.
     pub fn format(&self) -> BackupFormat {
         if self.legacy {

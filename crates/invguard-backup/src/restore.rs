@@ -264,7 +264,11 @@ impl Run<'_> {
             Selection::Before(time) => Some(*time),
         };
 
-        let candidates = select::candidates(dir, &self.config.database.name, before)?;
+        let database = &self.config.database.name;
+        let candidates = select::candidates(dir, database, before)?;
+        if candidates.usable.is_empty() && candidates.unusable.is_empty() {
+            return Err(BackupError::NoBackups { dir: dir.clone(), database: database.clone() });
+        }
         let mut skipped: Vec<(DateTime<Utc>, SkippedBackup)> = candidates
             .unusable
             .into_iter()

@@ -92,7 +92,7 @@ pub fn verify_with_progress(
 ) -> Result<Vec<VerifyOutcome>, BackupError> {
     let dir = &config.backup.dir;
     let _lock = DirLock::exclusive(dir, "verify")?;
-    let entries = select(dir, target)?;
+    let entries = select(dir, &config.database.name, target)?;
     ensure_private_dir(&config.backup.temp_dir)?;
     let recipients = configured_recipients(config)?;
 
@@ -123,17 +123,25 @@ fn configured_recipients(config: &Config) -> Result<Vec<Recipient>, BackupError>
     Ok(crate::encryption_keys(config)?.map(|keys| keys.recipients).unwrap_or_default())
 }
 
-fn select(dir: &Path, target: &VerifyTarget) -> Result<Vec<BackupEntry>, BackupError> {
+/// Picks the backups to verify. `Latest` and `All` take only the configured database's
+/// backups and legacy ones. Backups of another database sharing the directory are neither
+/// checked with this configuration's keys nor counted for it. Named files are taken whatever
+/// their name.
+fn select(
+    dir: &Path,
+    database: &str,
+    target: &VerifyTarget,
+) -> Result<Vec<BackupEntry>, BackupError> {
     let entries = list_backups(dir)?;
+    let no_backups =
+        || BackupError::NoBackups { dir: dir.to_owned(), database: database.to_owned() };
+    let mut own = entries.iter().filter(|entry| entry.is_of_database(database)).cloned();
     match target {
-        VerifyTarget::Latest => match entries.into_iter().next() {
-            Some(entry) => Ok(vec![entry]),
-            None => Err(BackupError::NoBackups { dir: dir.to_owned() }),
-        },
-        VerifyTarget::All if entries.is_empty() => {
-            Err(BackupError::NoBackups { dir: dir.to_owned() })
+        VerifyTarget::Latest => own.next().map(|entry| vec![entry]).ok_or_else(no_backups),
+        VerifyTarget::All => {
+            let own: Vec<BackupEntry> = own.collect();
+            if own.is_empty() { Err(no_backups()) } else { Ok(own) }
         }
-        VerifyTarget::All => Ok(entries),
         VerifyTarget::Files(files) => {
             files.iter().map(|file| find_entry(dir, &entries, file)).collect()
         }

@@ -41,16 +41,22 @@ pub struct BackupSummary {
 
 /// A source of backup listings.
 pub trait BackupCatalog: fmt::Debug + Send + Sync {
-    /// Lists the backups in `dir`, newest first.
+    /// Lists the backups of the database named `database` (`[database] name`) in `dir`,
+    /// newest first. Backups of other databases sharing the directory are left out.
     ///
     /// # Errors
     ///
     /// Returns an error when the directory or a manifest cannot be read.
-    fn list_backups(&self, dir: &Path) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>>;
+    fn list_backups(
+        &self,
+        dir: &Path,
+        database: &str,
+    ) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>>;
 }
 
-/// Lists a backup directory with [`invguard_backup::list_backups`]: backups with a manifest,
-/// legacy backups and incomplete backups, newest first.
+/// Lists a backup directory with [`invguard_backup::list_backups`]: the database's backups
+/// with a manifest, its incomplete backups, and legacy backups (which carry no database
+/// name), newest first.
 ///
 /// The listing takes no directory lock, so a running backup does not make the checks wait or
 /// fail. Manifests are replaced atomically, so a listing sees each one whole or not at all.
@@ -58,9 +64,14 @@ pub trait BackupCatalog: fmt::Debug + Send + Sync {
 pub struct DirectoryCatalog;
 
 impl BackupCatalog for DirectoryCatalog {
-    fn list_backups(&self, dir: &Path) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>> {
+    fn list_backups(
+        &self,
+        dir: &Path,
+        database: &str,
+    ) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>> {
         let entries = invguard_backup::list_backups(dir)?;
-        Ok(entries.iter().map(summarize).collect())
+        let own = entries.iter().filter(|entry| entry.is_of_database(database));
+        Ok(own.map(summarize).collect())
     }
 }
 

@@ -165,8 +165,10 @@ fn check_backup_age(
     let limit = TimeDelta::milliseconds((hours * 3_600_000.0) as i64);
     let dir = &config.backup.dir;
 
-    let backups = invguard_backup::list_backups(dir)
+    let mut backups = invguard_backup::list_backups(dir)
         .map_err(|error| format!("cannot list the backups in {}: {error}", dir.display()))?;
+    // Backups of another database sharing the directory are not evidence for this one.
+    backups.retain(|backup| backup.is_of_database(&config.database.name));
     warn_unreadable_manifests(&backups);
     // The list is newest first; incomplete, legacy and unreadable backups are not verified.
     let newest_index = backups.iter().position(BackupEntry::is_verified);

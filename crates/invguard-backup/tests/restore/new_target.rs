@@ -5,7 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 use invguard_backup::restore::{
     RestoreOptions, RestoreReport, Selection, TargetAction, TargetMode, parse_time, restore,
 };
-use invguard_backup::{BackupError, CancelToken, FORMAT_VERSION, VerificationResult};
+use invguard_backup::{
+    BackupError, CancelToken, FORMAT_VERSION, VerificationResult, VerifyTarget, verify,
+};
+use invguard_config::VerifyLevel;
 
 use super::support::{Fixture, corrupt, edit_manifest, file_names, integrity_check, row_counts};
 
@@ -107,6 +110,33 @@ fn restore_latest_fails_when_no_backup_passes() {
     assert!(matches!(error, BackupError::NoGoodBackup { .. }), "{error:?}");
     assert!(error.to_string().contains("inventory-20261201T020000Z.db.zst.gpg"), "{error}");
     assert!(!target.exists());
+}
+
+#[test]
+fn latest_ignores_other_database_backups() {
+    let mut fixture = Fixture::new(0);
+    fixture.backup_with_items("2026-12-01T02:00:00Z", 1);
+    let manifest = fixture.backups.join("inventory-20261201T020000Z.manifest.json");
+    let manifest_before = fs_err::read(&manifest).unwrap();
+    // A second database configured with the same backup directory and no backup of its own.
+    fixture.config.database.name = "other".to_owned();
+    let target = fixture.path("restored.db");
+
+    let restore_error = run(&fixture, &options(Selection::Latest, target.clone())).unwrap_err();
+    let verify_error = verify(
+        &fixture.config,
+        &VerifyTarget::Latest,
+        VerifyLevel::Quick,
+        &fixture.keys(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+
+    assert!(matches!(restore_error, BackupError::NoBackups { .. }), "{restore_error:?}");
+    assert!(restore_error.to_string().contains("\"other\""), "{restore_error}");
+    assert!(matches!(verify_error, BackupError::NoBackups { .. }), "{verify_error:?}");
+    assert!(!target.exists());
+    assert_eq!(fs_err::read(&manifest).unwrap(), manifest_before);
 }
 
 #[test]

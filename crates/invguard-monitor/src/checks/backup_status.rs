@@ -25,7 +25,8 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
         let summary = format!("backup directory {} does not exist", dir.display());
         return base(Level::Critical, summary).detail("latest_backup", None::<String>);
     }
-    let backups = match catalog.list_backups(dir) {
+    let database = &config.database.name;
+    let backups = match catalog.list_backups(dir, database) {
         Ok(backups) => backups,
         Err(error) => {
             let summary = format!("cannot list backups in {}: {error}", dir.display());
@@ -36,7 +37,7 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
         .iter()
         .partition(|backup| matches!(backup.verification, Verification::Unreadable(_)));
     let Some(newest) = readable.first().copied() else {
-        let summary = format!("no backups in {}", dir.display());
+        let summary = format!("no backups of {database:?} in {}", dir.display());
         let summary = with_unreadable(summary, &unreadable);
         return base(Level::Critical, summary)
             .detail("latest_backup", None::<String>)

@@ -49,7 +49,7 @@ pub(crate) fn run(catalog: &dyn BackupCatalog, config: &Config, now: DateTime<Ut
         }
     }
     let next_backup = catalog
-        .list_backups(&config.backup.dir)
+        .list_backups(&config.backup.dir, &config.database.name)
         .ok()
         .and_then(|backups| backups.first().map(|backup| backup.size));
 

@@ -74,7 +74,29 @@ fn backup_status_no_backups_is_critical() {
     let result = fixture.monitor().check(CheckName::BackupStatus, t0());
 
     assert_eq!(result.level, Level::Critical);
-    assert_eq!(result.summary, format!("no backups in {}", fixture.backups().display()));
+    let expected = format!("no backups of \"inventory\" in {}", fixture.backups().display());
+    assert_eq!(result.summary, expected);
+}
+
+#[test]
+fn backup_status_ignores_other_database() {
+    let fixture = fixture();
+    fixture.write_backup(t0() - TimeDelta::hours(1), "passed", 100);
+    for name in
+        ["inventory-20261204T090000Z.db.zst.gpg", "inventory-20261204T090000Z.manifest.json"]
+    {
+        let from = fixture.backups().join(name);
+        let text = fs_err::read(&from).unwrap();
+        let text = String::from_utf8_lossy(&text).replace("inventory-", "other-");
+        fs_err::write(fixture.backups().join(name.replace("inventory-", "other-")), text).unwrap();
+        fs_err::remove_file(from).unwrap();
+    }
+
+    let result = fixture.monitor().check(CheckName::BackupStatus, t0());
+
+    // A verified backup of another database in the same directory does not count for this one.
+    assert_eq!(result.level, Level::Critical, "{}", result.summary);
+    assert!(result.summary.starts_with("no backups of \"inventory\""), "{}", result.summary);
 }
 
 #[test]
@@ -122,6 +144,7 @@ impl BackupCatalog for HugeBackupCatalog {
     fn list_backups(
         &self,
         _dir: &Path,
+        _database: &str,
     ) -> Result<Vec<BackupSummary>, Box<dyn Error + Send + Sync>> {
         Ok(vec![summary("inventory-huge.db.zst.gpg", t0(), u64::MAX / 4)])
     }
@@ -229,5 +252,5 @@ fn backup_status_unknown_manifest_version_is_not_read_as_verified() {
 
     assert_eq!(result.level, Level::Critical, "{}", result.summary);
     assert!(result.summary.contains("format_version 2 is unknown"), "{}", result.summary);
-    assert!(result.summary.starts_with("no backups in"), "{}", result.summary);
+    assert!(result.summary.starts_with("no backups of"), "{}", result.summary);
 }
