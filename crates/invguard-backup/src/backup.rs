@@ -404,18 +404,8 @@ impl Run<'_> {
     fn snapshot_facts(&self, snapshot: &Path) -> Result<DatabaseFacts, BackupError> {
         let connection = snapshot::open_copy(snapshot)?;
         if self.ciphertext_only() {
-            snapshot::check_integrity(&connection, snapshot, "quick_check").map_err(|error| {
-                match error {
-                    BackupError::IntegrityCheck { check, message, .. } => {
-                        BackupError::IntegrityCheck {
-                            path: self.source.path.clone(),
-                            check,
-                            message,
-                        }
-                    }
-                    other => other,
-                }
-            })?;
+            snapshot::check_integrity(&connection, snapshot, "quick_check")
+                .map_err(|error| self.blame_source(error))?;
         }
         let started = Instant::now();
         let facts = snapshot::facts(&connection, snapshot)?;
@@ -446,7 +436,19 @@ impl Run<'_> {
             temp_dir: &self.config.backup.temp_dir,
             context: self.context(),
         };
-        checker.check(partial, manifest)
+        // The integrity check runs after the decoded copy matched the snapshot's hash, so a
+        // failing check means the live database itself is damaged.
+        checker.check(partial, manifest).map_err(|error| self.blame_source(error))
+    }
+
+    /// Names the live database in an integrity-check failure of its snapshot.
+    fn blame_source(&self, error: BackupError) -> BackupError {
+        match error {
+            BackupError::IntegrityCheck { check, message, .. } => {
+                BackupError::IntegrityCheck { path: self.source.path.clone(), check, message }
+            }
+            other => other,
+        }
     }
 
     fn manifest(
