@@ -26,9 +26,10 @@ use crate::{
 pub enum VerifyTarget {
     /// The given backup files (absolute, or relative to the backup directory).
     Files(Vec<PathBuf>),
-    /// The newest backup.
+    /// The newest backup of the configured database.
     Latest,
-    /// Every backup in the directory, including legacy and incomplete ones.
+    /// Every backup of the configured database in the directory, including incomplete ones,
+    /// and every legacy backup.
     All,
 }
 
@@ -63,8 +64,8 @@ impl VerifyOutcome {
 /// # Errors
 ///
 /// [`BackupError::Locked`] when another writer runs, [`BackupError::NoBackups`] for `Latest`
-/// or `All` in an empty directory, [`BackupError::BackupNotFound`] for a missing file, or an
-/// error listing the directory. A backup that fails verification is not an error here: its
+/// or `All` without a backup of the configured database, [`BackupError::BackupNotFound`] for
+/// a missing file, or an error listing the directory. A backup that fails verification is not an error here: its
 /// [`VerifyOutcome::result`] holds the reason.
 pub fn verify(
     config: &Config,
@@ -133,19 +134,20 @@ fn select(
     target: &VerifyTarget,
 ) -> Result<Vec<BackupEntry>, BackupError> {
     let entries = list_backups(dir)?;
-    let no_backups =
-        || BackupError::NoBackups { dir: dir.to_owned(), database: database.to_owned() };
-    let mut own = entries.iter().filter(|entry| entry.is_of_database(database)).cloned();
-    match target {
-        VerifyTarget::Latest => own.next().map(|entry| vec![entry]).ok_or_else(no_backups),
-        VerifyTarget::All => {
-            let own: Vec<BackupEntry> = own.collect();
-            if own.is_empty() { Err(no_backups()) } else { Ok(own) }
-        }
-        VerifyTarget::Files(files) => {
-            files.iter().map(|file| find_entry(dir, &entries, file)).collect()
-        }
+    if let VerifyTarget::Files(files) = target {
+        return files.iter().map(|file| find_entry(dir, &entries, file)).collect();
     }
+
+    let mut own: Vec<BackupEntry> =
+        entries.into_iter().filter(|entry| entry.is_of_database(database)).collect();
+    if own.is_empty() {
+        return Err(BackupError::NoBackups { dir: dir.to_owned(), database: database.to_owned() });
+    }
+    if matches!(target, VerifyTarget::Latest) {
+        // The listing is newest first.
+        own.truncate(1);
+    }
+    Ok(own)
 }
 
 fn find_entry(
