@@ -161,8 +161,9 @@ pub fn format_bytes(bytes: u64) -> String {
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
-/// Reads field `field` of `/proc/<process>/stat` as a number, numbered as in proc(5) (14 is
-/// `utime`); fields 1 and 2 are not numbers and are not read. `process` is a pid or `self`.
+/// Reads field `field` of `/proc/<process>/stat` as a number, numbered as in proc(5), where
+/// 14 is `utime`. Fields 1 and 2 are not numbers and are not read. `process` is a pid or
+/// `self`.
 pub fn proc_stat_field(process: &str, field: usize) -> anyhow::Result<u64> {
     let stat = fs_err::read_to_string(format!("/proc/{process}/stat"))?;
     // The command name (field 2) is in parentheses and may contain spaces; field 3 is the

@@ -346,13 +346,9 @@ impl Run<'_> {
         stages.encode = started.elapsed();
         // The plaintext snapshot is removed before verification, which halves the temporary
         // space a run needs.
-        let method = match snapshot {
-            Some(snapshot) => {
-                drop(snapshot);
-                SnapshotMethod::File
-            }
-            None => SnapshotMethod::Streamed,
-        };
+        let method =
+            if snapshot.is_some() { SnapshotMethod::File } else { SnapshotMethod::Streamed };
+        drop(snapshot);
         let read_transaction = encoded.read_transaction.unwrap_or(stages.snapshot);
 
         let started = Instant::now();

@@ -1,13 +1,14 @@
 //! A consistent snapshot of the live database through SQLite, and the facts recorded about it.
 //!
-//! Two ways lead to the same bytes, both inside one read transaction on the live database,
-//! so the snapshot is consistent while writers keep committing in WAL mode:
+//! Two methods give the same pages; only header counters that the page copy rewrites differ.
+//! Both read inside one read transaction on the live database, so the snapshot is consistent
+//! while writers keep committing in WAL mode:
 //!
 //! - [`PageStream`]: the pages are read in order through the `sqlite_dbpage` virtual table
-//!   and streamed straight into compression. No temporary copy is written, so the backup
-//!   saves the time of writing and reading back one database size (1.5 s of a 6 s backup of
-//!   a 1 GiB database), but the read transaction stays open until compression ends. Used for
-//!   databases in WAL mode, where readers never hold off writers, when SQLite was built with
+//!   and streamed straight into compression. No temporary copy is written, which saves writing
+//!   and reading back one database size (1.5 s of a 6 s backup of a 1 GiB database). The read
+//!   transaction then stays open until the last page is read. Used for databases in WAL mode,
+//!   where readers never hold off writers, when SQLite was built with
 //!   `SQLITE_ENABLE_DBPAGE_VTAB` (this workspace's `.cargo/config.toml` sets it).
 //! - [`take`]: a page copy with SQLite's online backup API into a temporary file, in steps of
 //!   16 MiB. Readers of a rollback-journal database block writers' commits, so those databases
@@ -15,7 +16,8 @@
 //!   levels, backups that cannot be decrypted for verification (the copy is checked with
 //!   `quick_check` before encryption), and builds without `sqlite_dbpage`.
 //!
-//! Both look at the cancel flag and the deadline between chunks or steps.
+//! The copy looks at the cancel flag and the deadline between steps. The stream looks at the
+//! deadline between chunks, and the pipeline stage that drives it looks at the cancel flag.
 //!
 //! `VACUUM INTO` was used before. It rebuilds every table and index: on a generated 100 MiB
 //! inventory database it held the read transaction for 1.2 s inside a backup run, against
