@@ -107,10 +107,10 @@ fn write_method(out: &mut String, setup: &Setup) {
          by `cargo xtask bench` (items, stock movements, audit log; WAL mode) and was in the \
          page cache, so the figures compare CPU and write cost, not cold disk reads.\n- \
          `backup_cron backup` does more than the pipelines. It takes a consistent snapshot \
-         inside one read transaction (the database is in WAL mode, so its pages stream \
-         straight into compression without a temporary copy), compresses it (zstd level 3, \
-         two worker threads) and encrypts it (OpenPGP, AES-256) in one streaming pass, and \
-         fsyncs the file. It then reads the file back to verify it (`quick` level: hashes, decryption, \
+         inside one read transaction. The database is in WAL mode, so its pages stream \
+         straight into compression without a temporary copy. The backup compresses them (zstd \
+         level 3, two worker threads) and encrypts them (OpenPGP, AES-256) in one streaming \
+         pass, and fsyncs the file. It then reads the file back to verify it (`quick` level: hashes, decryption, \
          decompression and `PRAGMA quick_check`) and fsyncs the directory. The pipelines \
          neither verify nor fsync.\n- The row \"without its verification pass\" is the wall \
          time of each backup run minus the `verify_ms` that the same run logged in its `backup \
@@ -182,25 +182,24 @@ fn write_stage_line(out: &mut String, stats: &Stats) {
     let Some(stages) = stats.stages else { return };
     let _ = writeln!(
         out,
-        "Stages of `backup_cron backup` (medians of the logged times): {}, compress and \
-         encrypt {}, fsync {}, verification {}; the rest of the wall time is process start, \
-         lock, key loading, snapshot facts and publishing.\n",
-        snapshot_phrase(&stages),
+        "Stages of `backup_cron backup` (medians of the logged times): snapshot {}, compress \
+         and encrypt {}, fsync {}, verification {}. {} The rest of the wall time is process \
+         start, lock, key loading, snapshot facts and publishing.\n",
+        seconds(stages.snapshot),
         seconds(stages.encode),
         seconds(stages.sync),
         seconds(stages.verify),
+        snapshot_note(&stages),
     );
 }
 
-/// Names the snapshot stage and its time; a streamed snapshot is read during compression.
-fn snapshot_phrase(stages: &Stages) -> String {
+/// Returns the sentence that says what the logged snapshot time covers.
+fn snapshot_note(stages: &Stages) -> &'static str {
     if stages.streamed {
-        format!(
-            "snapshot {} to open the read transaction (its pages stream during compression)",
-            seconds(stages.snapshot)
-        )
+        "The snapshot time is only the opening of the read transaction, because its pages \
+         stream during compression."
     } else {
-        format!("snapshot {} (page copy to a temporary file)", seconds(stages.snapshot))
+        "The snapshot time is the page copy to a temporary file."
     }
 }
 
@@ -486,13 +485,15 @@ fn missed_reason(description: &str, result: &SizeResult) -> String {
     match description {
         TARGET_ORIGINAL | TARGET_ZSTD => match backup.and_then(|stats| stats.stages) {
             Some(stages) => format!(
-                "The backup's own stage times: {}, compress and encrypt {}, fsync {}. \
+                "The backup's own stage times: snapshot {}, compress and encrypt {}, fsync {}. \
+                 {} \
                  Compressing and encrypting runs zstd on two worker threads beside the hashing \
                  and encryption threads on the same two cores, while plain `zstd -3` runs on \
                  one core and neither snapshots, hashes, encrypts nor syncs.",
-                snapshot_phrase(&stages),
+                seconds(stages.snapshot),
                 seconds(stages.encode),
                 seconds(stages.sync),
+                snapshot_note(&stages),
             ),
             None => "The backup runs logged no stage times.".to_owned(),
         },
