@@ -57,7 +57,7 @@ impl Context<'_> {
 pub(crate) struct EncodeReport {
     pub(crate) plaintext: Digest,
     pub(crate) ciphertext: Digest,
-    /// How long the read transaction was open, when the pages were streamed.
+    /// The time the read transaction was open, when the pages were streamed.
     pub(crate) read_transaction: Option<Duration>,
 }
 
@@ -283,7 +283,7 @@ pub(crate) struct DecodeFailure {
 
 struct ReadReport {
     digest: Digest,
-    /// How long the read transaction of streamed pages was open.
+    /// The time the read transaction of streamed pages was open.
     read_transaction: Option<Duration>,
 }
 
